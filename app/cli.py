@@ -1,0 +1,255 @@
+"""The ``datastore`` command: run the server and manage applications.
+
+Every command reads the same ``DATASTORE_*`` settings as the server. Output
+meant for people goes to standard output; ``--json`` prints one JSON document
+for scripts instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import uvicorn
+
+from app.keys import hash_key, new_key
+from app.logs import configure_logging
+from app.server import create_app
+from app.settings import Settings, SettingsError
+from models import applications
+from models.clock import SystemClock
+from models.database import DatabaseURLError, close_database, open_database
+from models.errors import DataStoreError
+from models.tables import Application
+from schema import build_schema
+
+Command = Callable[[argparse.Namespace, Settings], int]
+T = TypeVar("T")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``datastore`` command and return its exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+        configure_logging(settings.log_level)
+        command: Command = args.command
+        return command(args, settings)
+    except (SettingsError, DatabaseURLError) as exc:
+        print(f"datastore: {exc}", file=sys.stderr)
+        return 2
+    except DataStoreError as exc:
+        print(f"datastore: {exc.message}", file=sys.stderr)
+        return 1
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the server until interrupted, applying migrations first."""
+    settings = settings.replace(
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers or settings.workers,
+    )
+    if settings.workers > 1:
+        print(
+            "datastore: several workers would each keep their own live-change "
+            "broker and miss each other's events; this version serves one worker",
+            file=sys.stderr,
+        )
+        return 2
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        proxy_headers=False,
+    )
+    return 0
+
+
+def migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Bring the database schema up to date."""
+
+    async def nothing() -> None:
+        return None
+
+    _with_database(settings, nothing)
+    print("The database is up to date.")
+    return 0
+
+
+def apps_create(args: argparse.Namespace, settings: Settings) -> int:
+    """Register an application and print its id and key, once."""
+    key = new_key()
+
+    async def create() -> Application:
+        return await applications.create_application(
+            args.name,
+            hash_key(key),
+            SystemClock().now(),
+            addon_enabled=not args.no_addon,
+        )
+
+    app = _with_database(settings, create)
+    if args.json:
+        print(json.dumps({"app_id": app.id, "app_key": key}))
+    else:
+        print(f"app_id:  {app.id}\napp_key: {key}\n")
+        print(
+            "Keep the key now: it is stored only as a hash and cannot be shown again."
+        )
+    return 0
+
+
+def apps_list(args: argparse.Namespace, settings: Settings) -> int:
+    """List the registered applications."""
+    found = _with_database(settings, applications.list_applications)
+    rows = [_describe(app) for app in found]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    for row in rows:
+        addon = "on" if row["addon"] else "off"
+        print(f"{row['app_id']}  {row['status']:<9}  addon={addon}  {row['name']}")
+    return 0
+
+
+def apps_suspend(args: argparse.Namespace, settings: Settings) -> int:
+    """Suspend an application: every call of it and its clients is refused."""
+    app = _with_database(
+        settings, lambda: applications.set_suspended(args.app_id, SystemClock().now())
+    )
+    print(f"{app.id} is suspended.")
+    return 0
+
+
+def apps_resume(args: argparse.Namespace, settings: Settings) -> int:
+    """Resume a suspended application."""
+    app = _with_database(
+        settings, lambda: applications.set_suspended(args.app_id, None)
+    )
+    print(f"{app.id} is active.")
+    return 0
+
+
+def apps_addon(args: argparse.Namespace, settings: Settings) -> int:
+    """Turn the data store add-on on or off."""
+    app = _with_database(
+        settings, lambda: applications.set_addon(args.app_id, enabled=args.enable)
+    )
+    print(f"{app.id}: data store add-on {'on' if app.addon_enabled else 'off'}.")
+    return 0
+
+
+def apps_rotate_key(args: argparse.Namespace, settings: Settings) -> int:
+    """Give an application a new key; the old one stops working at once."""
+    key = new_key()
+    app = _with_database(
+        settings, lambda: applications.set_key_hash(args.app_id, hash_key(key))
+    )
+    if args.json:
+        print(json.dumps({"app_id": app.id, "app_key": key}))
+    else:
+        print(f"app_id:  {app.id}\napp_key: {key}")
+    return 0
+
+
+def export_schema(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the GraphQL schema in SDL."""
+    sdl = build_schema().as_str() + "\n"
+    if args.output == "-":
+        sys.stdout.write(sdl)
+    else:
+        Path(args.output).write_text(sdl)
+        print(f"Wrote {args.output}")
+    return 0
+
+
+def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    async def run() -> T:
+        try:
+            await open_database(settings.database_url)
+            return await work()
+        finally:
+            await close_database()
+
+    return asyncio.run(run())
+
+
+def _describe(app: Application) -> dict[str, Any]:
+    return {
+        "app_id": app.id,
+        "name": app.name,
+        "status": "suspended" if app.suspended_at else "active",
+        "addon": app.addon_enabled,
+        "created_at": app.created_at.isoformat(),
+    }
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="datastore",
+        description="Video Data Store: GraphQL custom data for video rooms.",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run = commands.add_parser("serve", help="run the server (applies migrations first)")
+    run.add_argument("--host", help="address to listen on (DATASTORE_HOST)")
+    run.add_argument("--port", type=int, help="port to listen on (DATASTORE_PORT)")
+    run.add_argument("--workers", type=int, help="worker processes (DATASTORE_WORKERS)")
+    run.set_defaults(command=serve)
+
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(
+        command=migrate
+    )
+
+    schema = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
+    schema.add_argument("--output", "-o", default="schema.graphql", help="file, or -")
+    schema.set_defaults(command=export_schema)
+
+    _add_apps(commands)
+    return parser
+
+
+def _add_apps(commands: Any) -> None:
+    apps = commands.add_parser("apps", help="manage applications")
+    sub = apps.add_subparsers(required=True, metavar="ACTION")
+
+    create = sub.add_parser("create", help="register an application")
+    create.add_argument("--name", required=True, help="the application's name")
+    create.add_argument("--json", action="store_true", help="print one JSON object")
+    create.add_argument(
+        "--no-addon", action="store_true", help="register without the data store add-on"
+    )
+    create.set_defaults(command=apps_create)
+
+    listing = sub.add_parser("list", help="list applications")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.set_defaults(command=apps_list)
+
+    for name, command, text in (
+        ("suspend", apps_suspend, "suspend an application"),
+        ("resume", apps_resume, "resume a suspended application"),
+    ):
+        action = sub.add_parser(name, help=text)
+        action.add_argument("app_id")
+        action.set_defaults(command=command)
+
+    addon = sub.add_parser("addon", help="turn the data store add-on on or off")
+    addon.add_argument("app_id")
+    switch = addon.add_mutually_exclusive_group(required=True)
+    switch.add_argument("--enable", dest="enable", action="store_true")
+    switch.add_argument("--disable", dest="enable", action="store_false")
+    addon.set_defaults(command=apps_addon)
+
+    rotate = sub.add_parser("rotate-key", help="give an application a new key")
+    rotate.add_argument("app_id")
+    rotate.add_argument("--json", action="store_true", help="print one JSON object")
+    rotate.set_defaults(command=apps_rotate_key)

@@ -1,0 +1,81 @@
+"""What the server holds while it runs: settings, rules, schema, tokens, database."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from app.settings import Settings, SettingsError
+from app.tokens import TokenPolicy, TokenService, load_or_create_secret
+from models.clock import Clock, SystemClock
+from models.database import close_database, open_database, sqlite_path
+from schema import build_schema
+from schema.errors import DataStoreSchema
+
+logger = logging.getLogger(__name__)
+
+MIN_SECRET_LENGTH = 32
+
+
+class Runtime:
+    """The running service's shared state, started and stopped by the lifespan."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.rules = settings.rules(self.clock)
+        self.schema: DataStoreSchema = build_schema()
+        self._tokens: TokenService | None = None
+
+    @property
+    def tokens(self) -> TokenService:
+        """The token service; available once the runtime has started."""
+        assert self._tokens is not None, "the runtime has not started"
+        return self._tokens
+
+    async def start(self) -> None:
+        """Open and migrate the database and load the signing secret."""
+        policy = TokenPolicy(
+            secret=signing_secret(self.settings),
+            issuer=self.settings.token_issuer,
+            leeway_seconds=self.settings.token_leeway_seconds,
+            default_ttl_seconds=self.settings.token_default_ttl_seconds,
+            max_ttl_seconds=self.settings.token_max_ttl_seconds,
+        )
+        self._tokens = TokenService(policy, self.clock)
+        await open_database(self.settings.database_url)
+        logger.info("Database ready: %s", _describe(self.settings.database_url))
+
+    async def stop(self) -> None:
+        """Close the database connections."""
+        await close_database()
+        logger.info("Database closed")
+
+
+def signing_secret(settings: Settings) -> str:
+    """Return the token signing secret: the setting, or one kept beside SQLite."""
+    if settings.secret is not None:
+        if len(settings.secret) < MIN_SECRET_LENGTH:
+            raise SettingsError(
+                f"DATASTORE_SECRET must be at least {MIN_SECRET_LENGTH} characters"
+            )
+        return settings.secret
+    path = sqlite_path(settings.database_url)
+    if path is None:
+        raise SettingsError(
+            "DATASTORE_SECRET must be set when the database is not an embedded "
+            "SQLite file, so that every server signs tokens with the same key"
+        )
+    if str(path) == ":memory:":
+        return secrets.token_urlsafe(48)
+    return load_or_create_secret(Path(f"{path}.secret"))
+
+
+def _describe(url: str) -> str:
+    """Name a database without its password."""
+    path = sqlite_path(url)
+    if path is not None:
+        return f"SQLite file {path}"
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://…@{rest.rpartition('@')[2]}"

@@ -1,0 +1,128 @@
+"""The deployment's settings: one frozen object, read from ``DATASTORE_*`` variables.
+
+Nothing else in the project reads the environment. Each field below is read
+from ``DATASTORE_<FIELD NAME IN CAPITALS>``; a value that cannot be used stops
+the start-up with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import timedelta
+from typing import Any
+
+from models.clock import Clock, SystemClock
+from models.limits import Limits
+from models.rules import Rules
+
+PREFIX = "DATASTORE_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the server cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the server, with its default."""
+
+    database_url: str = "sqlite://./datastore.sqlite3"
+    secret: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    broadcast_url: str | None = None
+    log_level: str = "INFO"
+    cors_origins: tuple[str, ...] = ("*",)
+    token_issuer: str = "video-data-store"
+    token_default_ttl_seconds: int = 3600
+    token_max_ttl_seconds: int = 24 * 3600
+    token_leeway_seconds: int = 30
+    session_grace_seconds: float = 30.0
+    max_body_bytes: int = 1024 * 1024
+    max_document_bytes: int = 64 * 1024
+    max_top_level_keys: int = 128
+    max_depth: int = 16
+    max_array_items: int = 1000
+    max_key_length: int = 128
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read every ``DATASTORE_*`` variable that is set, over the defaults."""
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = environ.get(PREFIX + field.name.upper())
+            if raw is not None:
+                values[field.name] = _parse(field, raw)
+        return cls(**values).checked()
+
+    def checked(self) -> Settings:
+        """Return these settings after checking that they fit together."""
+        positive = (
+            "port",
+            "workers",
+            "token_default_ttl_seconds",
+            "token_max_ttl_seconds",
+            "max_body_bytes",
+            "max_document_bytes",
+            "max_top_level_keys",
+            "max_depth",
+            "max_array_items",
+            "max_key_length",
+        )
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{_variable(name)} must be at least 1")
+        if self.token_default_ttl_seconds > self.token_max_ttl_seconds:
+            raise SettingsError(
+                f"{_variable('token_default_ttl_seconds')} must not exceed "
+                f"{_variable('token_max_ttl_seconds')}"
+            )
+        if self.session_grace_seconds < 0:
+            raise SettingsError(f"{_variable('session_grace_seconds')} must be >= 0")
+        return self
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with some settings changed."""
+        return dataclasses.replace(self, **changes).checked()
+
+    @property
+    def limits(self) -> Limits:
+        """The document limits these settings set."""
+        return Limits(
+            max_document_bytes=self.max_document_bytes,
+            max_top_level_keys=self.max_top_level_keys,
+            max_depth=self.max_depth,
+            max_array_items=self.max_array_items,
+            max_key_length=self.max_key_length,
+        )
+
+    def rules(self, clock: Clock | None = None) -> Rules:
+        """The data rules these settings set, on ``clock`` (default: the wall clock)."""
+        return Rules(
+            limits=self.limits,
+            session_grace=timedelta(seconds=self.session_grace_seconds),
+            clock=clock or SystemClock(),
+        )
+
+
+def _variable(name: str) -> str:
+    return PREFIX + name.upper()
+
+
+def _parse(field: dataclasses.Field[Any], raw: str) -> object:
+    kind = str(field.type)
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind.startswith("tuple"):
+            return tuple(item.strip() for item in raw.split(",") if item.strip())
+    except ValueError:
+        raise SettingsError(
+            f"{_variable(field.name)} must be a number, not {raw!r}"
+        ) from None
+    return raw or None if "None" in kind else raw

@@ -1,0 +1,68 @@
+"""Registering applications and changing their standing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from models.database import storage_errors, write_transaction
+from models.errors import NotFound
+from models.names import check_name, new_id
+from models.tables import Application
+
+
+async def create_application(
+    name: str, key_hash: str, now: datetime, *, addon_enabled: bool = True
+) -> Application:
+    """Register an application whose key hashes to ``key_hash``."""
+    check_name(name, "name")
+    with storage_errors():
+        return await Application.create(
+            id=new_id("app"),
+            name=name,
+            key_hash=key_hash,
+            addon_enabled=addon_enabled,
+            created_at=now,
+        )
+
+
+async def find_application(app_id: str) -> Application | None:
+    """Return the application with this id, if there is one."""
+    with storage_errors():
+        return await Application.get_or_none(id=app_id)
+
+
+async def get_application(app_id: str) -> Application:
+    """Return the application with this id, or raise ``NotFound``."""
+    app = await find_application(app_id)
+    if app is None:
+        raise NotFound(f"there is no application {app_id}")
+    return app
+
+
+async def list_applications() -> list[Application]:
+    """Return every application, oldest first."""
+    with storage_errors():
+        return await Application.all().order_by("created_at")
+
+
+async def set_suspended(app_id: str, now: datetime | None) -> Application:
+    """Suspend the application at ``now``, or resume it with ``None``."""
+    return await _update(app_id, suspended_at=now)
+
+
+async def set_addon(app_id: str, *, enabled: bool) -> Application:
+    """Turn the data store add-on on or off for the application."""
+    return await _update(app_id, addon_enabled=enabled)
+
+
+async def set_key_hash(app_id: str, key_hash: str) -> Application:
+    """Replace the application's key; the old key stops working at once."""
+    return await _update(app_id, key_hash=key_hash)
+
+
+async def _update(app_id: str, **values: object) -> Application:
+    async with write_transaction():
+        app = await get_application(app_id)
+        app.update_from_dict(values)
+        await app.save(update_fields=list(values))
+    return app

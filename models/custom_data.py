@@ -1,0 +1,226 @@
+"""The custom-data operations: read a scope (with session selectors) and write one.
+
+These compose target resolution, the permission table and the document store;
+the GraphQL resolvers call them and do nothing else with the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import TypeVar
+
+from models.access import Access, Target, authorize
+from models.documents import (
+    Change,
+    DocumentKey,
+    Snapshot,
+    Written,
+    read_document,
+    write_document,
+)
+from models.errors import BadUserInput, Forbidden
+from models.names import check_ref
+from models.principals import Author, ClientPrincipal, Principal
+from models.rooms import get_room
+from models.rules import Rules
+from models.sessions import last_session, list_sessions, live_session, session_end
+from models.tables import Scope, Session
+from models.targets import TargetSpec, resolve_target, session_target
+
+Loader = Callable[[DocumentKey], Awaitable[Snapshot]]
+T = TypeVar("T")
+
+MAX_PAGE = 100
+
+
+class SessionSelector(StrEnum):
+    """Which session(s) of a room a SESSION read means."""
+
+    CURRENT = "CURRENT"
+    LAST = "LAST"
+    ALL = "ALL"
+
+
+@dataclass(frozen=True)
+class SessionSnapshot:
+    """One session of a room, with its document."""
+
+    conf_num: int
+    started_at: datetime
+    ended_at: datetime | None
+    snapshot: Snapshot
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    """The arguments of a ``customData`` read."""
+
+    scope: Scope
+    target: TargetSpec = field(default_factory=TargetSpec)
+    user_ref: str | None = None
+    session: SessionSelector = SessionSelector.CURRENT
+    conf_num: int | None = None
+    first: int = 20
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """What a read found: one document, or a page of sessions for ``ALL``."""
+
+    snapshot: Snapshot | None
+    conf_num: int | None = None
+    sessions: list[SessionSnapshot] | None = None
+    has_more: bool = False
+
+
+async def read_target(
+    principal: Principal,
+    target: Target,
+    *,
+    user_ref: str | None = None,
+    loader: Loader = read_document,
+) -> Snapshot:
+    """Read one target's document, keeping only ``user_ref``'s keys if given."""
+    authorize(principal, Access.READ, target)
+    snapshot = await loader(target.document)
+    if user_ref is not None and target.scope is not Scope.USER:
+        return snapshot.written_by(user_ref)
+    return snapshot
+
+
+async def read_custom_data(
+    principal: Principal,
+    request: ReadRequest,
+    rules: Rules,
+    loader: Loader = read_document,
+) -> ReadResult:
+    """Answer a ``customData`` read."""
+    request = _normalised(request)
+    if request.scope is Scope.SESSION and request.target.conf_num is None:
+        return await _read_sessions(principal, request, rules, loader)
+    target = await resolve_target(principal, request.scope, request.target, rules)
+    snapshot = await read_target(
+        principal, target, user_ref=request.user_ref, loader=loader
+    )
+    return ReadResult(snapshot, conf_num=target.conf_num)
+
+
+async def write_custom_data(
+    principal: Principal,
+    scope: Scope,
+    change: Change,
+    if_revision: int | None,
+    spec: TargetSpec,
+    rules: Rules,
+) -> Written:
+    """Apply a write to the one document the caller may write."""
+    target = await resolve_target(principal, scope, spec, rules)
+    authorize(principal, Access.WRITE, target)
+    return await write_document(
+        target.document, change, Author.of(principal), if_revision, rules
+    )
+
+
+def _normalised(request: ReadRequest) -> ReadRequest:
+    """Fold ``userRef`` and ``confNum`` into the target where they name it."""
+    if request.user_ref is not None:
+        check_ref(request.user_ref, "userRef")
+    target = request.target
+    if request.scope is Scope.USER and request.user_ref is not None:
+        target = replace(
+            target, user_ref=_agreeing(target.user_ref, request.user_ref, "userRef")
+        )
+    if request.conf_num is not None:
+        if request.session is not SessionSelector.CURRENT:
+            raise BadUserInput("confNum picks one session: leave out session")
+        target = replace(
+            target, conf_num=_agreeing(target.conf_num, request.conf_num, "confNum")
+        )
+    if request.scope is not Scope.SESSION and target.conf_num is not None:
+        raise BadUserInput(f"confNum applies to SESSION, not {request.scope}")
+    if not 1 <= request.first <= MAX_PAGE:
+        raise BadUserInput(f"first must be between 1 and {MAX_PAGE}")
+    return replace(request, target=target)
+
+
+def _agreeing(named: T | None, given: T, argument: str) -> T:
+    if named is not None and named != given:
+        raise BadUserInput(f"{argument} and target.{argument} name different things")
+    return given
+
+
+async def _read_sessions(
+    principal: Principal, request: ReadRequest, rules: Rules, loader: Loader
+) -> ReadResult:
+    room_id = await _selected_room(principal, request.target)
+    if request.session is SessionSelector.ALL:
+        return await _read_all_sessions(principal, room_id, request, rules, loader)
+    if request.session is SessionSelector.LAST:
+        session = await last_session(room_id, rules)
+    else:
+        session = await live_session(room_id, rules)
+    if session is None:
+        return ReadResult(None)
+    target = session_target(principal, session, await session_end(session, rules))
+    snapshot = await read_target(
+        principal, target, user_ref=request.user_ref, loader=loader
+    )
+    return ReadResult(snapshot, conf_num=session.conf_num)
+
+
+async def _selected_room(principal: Principal, spec: TargetSpec) -> str:
+    """Return the room whose sessions a read selects among."""
+    if isinstance(principal, ClientPrincipal):
+        if spec.room_id not in (None, principal.room_id):
+            raise Forbidden(
+                "an in-session client may only read its own room's sessions"
+            )
+        return principal.room_id
+    if spec.room_id is None:
+        raise BadUserInput(
+            "the application must give target.roomId or confNum for SESSION"
+        )
+    return (await get_room(principal.app_id, spec.room_id)).id
+
+
+async def _read_all_sessions(
+    principal: Principal,
+    room_id: str,
+    request: ReadRequest,
+    rules: Rules,
+    loader: Loader,
+) -> ReadResult:
+    page = await list_sessions(room_id, request.first + 1, _cursor(request.after))
+    found = [
+        await _session_snapshot(principal, session, request.user_ref, rules, loader)
+        for session in page[: request.first]
+    ]
+    return ReadResult(None, sessions=found, has_more=len(page) > request.first)
+
+
+async def _session_snapshot(
+    principal: Principal,
+    session: Session,
+    user_ref: str | None,
+    rules: Rules,
+    loader: Loader,
+) -> SessionSnapshot:
+    ended_at = await session_end(session, rules)
+    target = session_target(principal, session, ended_at)
+    snapshot = await read_target(principal, target, user_ref=user_ref, loader=loader)
+    return SessionSnapshot(session.conf_num, session.started_at, ended_at, snapshot)
+
+
+def _cursor(after: str | None) -> int | None:
+    if after is None:
+        return None
+    try:
+        return int(after)
+    except ValueError:
+        raise BadUserInput(
+            f"after must be a cursor returned by a read, not {after!r}"
+        ) from None

@@ -1,0 +1,314 @@
+"""Reading and writing the JSON documents, with revisions and per-key authors.
+
+Every write is one transaction that locks the document's row, so concurrent
+writes to one document are applied one after another and none is lost: on
+SQLite because write transactions take the database's write lock up front,
+on PostgreSQL because the row is selected ``FOR UPDATE``. A missing row is
+first inserted empty with ``ON CONFLICT DO NOTHING``, so that two first
+writes cannot both insert it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from models.database import storage_errors, write_transaction
+from models.errors import BadUserInput, RevisionConflict
+from models.limits import check_document, check_keys, check_object, check_patch
+from models.merge import diff, merge_patch, remove_keys, same_json
+from models.merge import replace as replace_document
+from models.principals import Author
+from models.rules import Rules
+from models.tables import Document, Scope
+
+JSONObject = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DocumentKey:
+    """Names one document: an application, a scope and the scope instance."""
+
+    app_id: str
+    scope: Scope
+    target: str
+
+
+@dataclass(frozen=True)
+class KeyAuthor:
+    """Who last wrote a top-level key, and when."""
+
+    key: str
+    at: datetime
+    client_id: str | None
+    user_ref: str | None
+    name: str | None
+    role: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A document as it stands at one revision; revision 0 means it does not exist."""
+
+    key: DocumentKey
+    data: JSONObject = field(default_factory=dict)
+    revision: int = 0
+    authors: dict[str, JSONObject] = field(default_factory=dict)
+    updated_at: datetime | None = None
+
+    @classmethod
+    def of(cls, key: DocumentKey, row: Document | None) -> Snapshot:
+        """Read a stored row (or its absence) as a snapshot."""
+        if row is None:
+            return cls(key)
+        return cls(
+            key,
+            json.loads(row.data),
+            row.revision,
+            json.loads(row.authors),
+            row.updated_at,
+        )
+
+    def written_by(self, user_ref: str) -> Snapshot:
+        """Keep only the top-level keys that ``user_ref`` wrote last."""
+        keys = {k for k, a in self.authors.items() if a.get("userRef") == user_ref}
+        return replace(
+            self,
+            data={k: v for k, v in self.data.items() if k in keys},
+            authors={k: a for k, a in self.authors.items() if k in keys},
+        )
+
+    def key_authors(self) -> list[KeyAuthor]:
+        """Return the author of each top-level key, in the document's key order."""
+        return [
+            KeyAuthor(
+                key=key,
+                at=datetime.fromisoformat(entry["at"]),
+                client_id=entry.get("clientId"),
+                user_ref=entry.get("userRef"),
+                name=entry.get("name"),
+                role=entry.get("role"),
+            )
+            for key in self.data
+            if (entry := self.authors.get(key)) is not None
+        ]
+
+
+@dataclass(frozen=True)
+class Merge:
+    """Apply a JSON Merge Patch (RFC 7386)."""
+
+    patch: JSONObject
+
+
+@dataclass(frozen=True)
+class Replace:
+    """Replace the whole document."""
+
+    document: JSONObject
+
+
+@dataclass(frozen=True)
+class Remove:
+    """Remove some top-level keys, or all of them for ``None``."""
+
+    keys: list[str] | None
+
+
+Change = Merge | Replace | Remove
+
+
+class WriteMode(StrEnum):
+    """How ``setCustomData`` changes the document."""
+
+    MERGE = "MERGE"
+    REPLACE = "REPLACE"
+
+
+def change_for(mode: WriteMode, data: object) -> Change:
+    """Return the change a ``setCustomData`` call asks for."""
+    document = check_object(data)
+    return Merge(document) if mode is WriteMode.MERGE else Replace(document)
+
+
+@dataclass(frozen=True)
+class Written:
+    """The outcome of a write: the new snapshot and what changed."""
+
+    snapshot: Snapshot
+    patch: JSONObject
+    applied: bool
+
+    @property
+    def changed_keys(self) -> list[str]:
+        """Top-level keys that were added or given a new value."""
+        return [key for key, value in self.patch.items() if value is not None]
+
+    @property
+    def removed_keys(self) -> list[str]:
+        """Top-level keys that were removed."""
+        return [key for key, value in self.patch.items() if value is None]
+
+
+async def read_document(key: DocumentKey) -> Snapshot:
+    """Return the current snapshot of one document."""
+    return (await read_documents([key]))[0]
+
+
+async def read_documents(keys: list[DocumentKey]) -> list[Snapshot]:
+    """Return the snapshots of many documents in as few queries as there are scopes."""
+    wanted: dict[tuple[str, Scope], list[str]] = defaultdict(list)
+    for key in keys:
+        wanted[key.app_id, key.scope].append(key.target)
+    rows: dict[DocumentKey, Document] = {}
+    with storage_errors():
+        for (app_id, scope), targets in wanted.items():
+            found = Document.filter(app_id=app_id, scope=scope, target__in=targets)
+            for row in await found:
+                rows[DocumentKey(app_id, scope, row.target)] = row
+    return [Snapshot.of(key, rows.get(key)) for key in keys]
+
+
+async def write_document(
+    key: DocumentKey,
+    change: Change,
+    author: Author,
+    if_revision: int | None,
+    rules: Rules,
+) -> Written:
+    """Apply one change to a document, atomically, and return the outcome."""
+    _check_change(change, rules)
+    now = rules.clock.now()
+    async with write_transaction():
+        row = await _locked_row(key, now)
+        old = Snapshot.of(key, row)
+        _check_revision(old, if_revision)
+        data = _apply(change, old.data)
+        if not isinstance(change, Remove):
+            check_document(data, rules.limits)
+        authors = _authors_after(change, old, data, _author_entry(author, now))
+        if same_json(old.data, data) and _same_authors(old.authors, authors):
+            await _forget_placeholder(row)
+            return Written(old, {}, applied=False)
+        new = await _store(row, data, authors, now)
+    return Written(new, diff(old.data, data), applied=True)
+
+
+def _check_change(change: Change, rules: Rules) -> None:
+    if isinstance(change, Merge):
+        check_patch(change.patch, rules.limits)
+    elif isinstance(change, Replace):
+        check_patch(change.document, rules.limits)
+    elif change.keys is not None:
+        check_keys(change.keys, rules.limits)
+
+
+def _check_revision(old: Snapshot, if_revision: int | None) -> None:
+    if if_revision is not None and if_revision < 0:
+        raise BadUserInput("ifRevision must be 0 (not written yet) or a revision")
+    if if_revision is None or if_revision == old.revision:
+        return
+    wanted = "not to exist yet" if if_revision == 0 else f"at revision {if_revision}"
+    raise RevisionConflict(
+        f"the write expected the document {wanted}, but it is at revision "
+        f"{old.revision}",
+        current_revision=old.revision,
+    )
+
+
+def _apply(change: Change, data: JSONObject) -> JSONObject:
+    if isinstance(change, Merge):
+        return merge_patch(data, change.patch)
+    if isinstance(change, Replace):
+        return replace_document(change.document)
+    return remove_keys(data, change.keys)
+
+
+def _author_entry(author: Author, now: datetime) -> JSONObject:
+    return {
+        "clientId": author.client_id,
+        "userRef": author.user_ref,
+        "name": author.name,
+        "role": author.role.value if author.role else None,
+        "at": now.isoformat(),
+    }
+
+
+def _authors_after(
+    change: Change, old: Snapshot, data: JSONObject, entry: JSONObject
+) -> dict[str, JSONObject]:
+    """Credit the keys a write sets to its author and forget the removed ones."""
+    if isinstance(change, Merge):
+        written = {key for key, value in change.patch.items() if value is not None}
+    elif isinstance(change, Replace):
+        written = set(data)
+    else:
+        written = set()
+    authors = {key: a for key, a in old.authors.items() if key in data}
+    authors.update({key: entry for key in written if key in data})
+    return authors
+
+
+def _same_authors(old: dict[str, JSONObject], new: dict[str, JSONObject]) -> bool:
+    """Compare authorship, ignoring when each key was written."""
+
+    def who(authors: dict[str, JSONObject]) -> dict[str, JSONObject]:
+        return {
+            k: {f: v for f, v in a.items() if f != "at"} for k, a in authors.items()
+        }
+
+    return who(old) == who(new)
+
+
+async def _locked_row(key: DocumentKey, now: datetime) -> Document:
+    """Return the document's row, locked for this transaction, inserting it if new."""
+    row = await _select_for_update(key)
+    if row is None:
+        empty = Document(
+            app_id=key.app_id,
+            scope=key.scope,
+            target=key.target,
+            data="{}",
+            authors="{}",
+            revision=0,
+            created_at=now,
+            updated_at=now,
+        )
+        await Document.bulk_create([empty], ignore_conflicts=True)
+        row = await _select_for_update(key)
+    assert row is not None, "the row was inserted in this transaction"
+    return row
+
+
+async def _select_for_update(key: DocumentKey) -> Document | None:
+    return (
+        await Document.filter(app_id=key.app_id, scope=key.scope, target=key.target)
+        .select_for_update()
+        .first()
+    )
+
+
+async def _forget_placeholder(row: Document) -> None:
+    """Remove a row inserted for a write that turned out to change nothing."""
+    if row.revision == 0:
+        await row.delete()
+
+
+async def _store(
+    row: Document, data: JSONObject, authors: dict[str, JSONObject], now: datetime
+) -> Snapshot:
+    row.data = _compact(data)
+    row.authors = _compact(authors)
+    row.revision += 1
+    row.updated_at = now
+    await row.save(update_fields=["data", "authors", "revision", "updated_at"])
+    key = DocumentKey(row.app_id, row.scope, row.target)
+    return Snapshot(key, data, row.revision, authors, now)
+
+
+def _compact(value: JSONObject) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,120 @@
+"""What every resolver is handed: the caller, the rules, tokens and loaders.
+
+The server (``app``) builds one ``Context`` per operation; this module defines
+its shape and the token interface the resolvers use, so that ``schema`` never
+imports ``app``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info as StrawberryInfo
+
+from models.documents import DocumentKey, Snapshot, read_documents
+from models.errors import DataStoreError, Forbidden, Unauthenticated
+from models.principals import ApplicationPrincipal, ClientPrincipal, Principal
+from models.rules import Rules
+from models.tables import Role
+
+
+@dataclass(frozen=True)
+class JoinClaims:
+    """What a join token lets its bearer do: join one room as one user."""
+
+    app_id: str
+    room_id: str
+    user_ref: str
+    name: str
+    role: Role
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A signed token and when it stops working."""
+
+    token: str
+    expires_at: datetime
+
+
+class Tokens(Protocol):
+    """Signing and reading the server's tokens."""
+
+    def join_expiry(self, ttl_seconds: int | None) -> datetime:
+        """Return when a join token made now expires."""
+        ...
+
+    def issue_join(self, claims: JoinClaims) -> IssuedToken:
+        """Sign a join token."""
+        ...
+
+    def read_join(self, token: str) -> JoinClaims:
+        """Read a join token, raising ``Unauthenticated`` if it is not valid."""
+        ...
+
+    def issue_connection(self, client_id: str, expires_at: datetime) -> IssuedToken:
+        """Sign a connection token for a participant."""
+        ...
+
+
+def _document_loader() -> DataLoader[DocumentKey, Snapshot]:
+    return DataLoader(load_fn=read_documents)
+
+
+@dataclass
+class Context:
+    """The state of one GraphQL operation."""
+
+    rules: Rules
+    tokens: Tokens
+    caller: Principal | None = None
+    # Raised at the first use of the caller when the credentials were bad,
+    # so that operations that need no caller (joinRoom) still run.
+    auth_error: DataStoreError | None = None
+    documents: DataLoader[DocumentKey, Snapshot] = field(
+        default_factory=_document_loader
+    )
+
+    @property
+    def principal(self) -> Principal:
+        """The authenticated caller; raises if there is none."""
+        if self.auth_error is not None:
+            raise self.auth_error
+        if self.caller is None:
+            raise Unauthenticated(
+                "send Authorization: Basic app_id:app_key (application) or "
+                "Bearer <connectionToken> (client)"
+            )
+        return self.caller
+
+    @property
+    def application(self) -> ApplicationPrincipal:
+        """The caller, which must be the application server."""
+        principal = self.principal
+        if not isinstance(principal, ApplicationPrincipal):
+            raise Forbidden("only the application server may do this")
+        return principal
+
+    @property
+    def client(self) -> ClientPrincipal:
+        """The caller, which must be an in-session client."""
+        principal = self.principal
+        if not isinstance(principal, ClientPrincipal):
+            raise Forbidden("only an in-session client may do this")
+        return principal
+
+    def become(self, principal: Principal) -> None:
+        """Act as ``principal`` for the rest of the operation (after a join)."""
+        self.caller = principal
+        self.auth_error = None
+
+    def remember_document(self, snapshot: Snapshot) -> None:
+        """Cache a document as a write left it, so later fields see the write."""
+        self.documents.prime(snapshot.key, snapshot, force=True)
+
+
+Info = StrawberryInfo[Context, None]

@@ -1,0 +1,47 @@
+"""Fixtures: settings → app → running server → callers; a fresh database per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from app.server import create_app
+from app.settings import Settings
+from models.clock import ManualClock
+from tests.support import AppCaller, Server, running
+
+SECRET = "test-secret-that-is-long-enough-for-hs256-keys"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock that moves only when a test moves it."""
+    return ManualClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """A fresh SQLite file for this test."""
+    return f"sqlite://{tmp_path}/store.sqlite3"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """The server's settings for this test."""
+    return Settings(database_url=database_url, secret=SECRET)
+
+
+@pytest.fixture
+async def server(settings: Settings, clock: ManualClock) -> AsyncIterator[Server]:
+    """The real app, served by uvicorn in this process on a free port."""
+    async with running(create_app(settings, clock), clock) as under_test:
+        yield under_test
+
+
+@pytest.fixture
+async def app(server: Server) -> AppCaller:
+    """An application registered on the server, calling with its key."""
+    return await server.application("acme")
