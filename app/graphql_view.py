@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from app.auth import authenticate
@@ -35,10 +36,11 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one HTTP request, answering request errors as GraphQL errors."""
+        request = Request(scope, receive=receive)
         try:
-            response = await self.run(Request(scope, receive=receive))
+            response = await self.run(request)
         except HTTPException as exc:
-            response = error_response(exc.reason, "BAD_USER_INPUT", exc.status_code)
+            response = _request_error(request, exc)
         await response(scope, receive, send)
 
     async def get_context(
@@ -80,6 +82,16 @@ class GraphQLView(GraphQL[Context, None]):
             return self.decode_json(data)
         except json.JSONDecodeError as exc:
             raise HTTPException(400, f"the body is not valid JSON: {exc.msg}") from exc
+
+
+def _request_error(request: Request, exc: HTTPException) -> Response:
+    # GraphQL-over-HTTP, section 6.4.1: a mutation over GET MUST be answered
+    # 405 Method Not Allowed (with Allow, RFC 9110 section 15.5.6).
+    if request.method == "GET" and isinstance(exc.__cause__, InvalidOperationTypeError):
+        response = error_response(exc.reason, "BAD_USER_INPUT", 405)
+        response.headers["Allow"] = "POST"
+        return response
+    return error_response(exc.reason, "BAD_USER_INPUT", exc.status_code)
 
 
 def _refuse_constant(name: str) -> object:

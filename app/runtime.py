@@ -7,15 +7,18 @@ import secrets
 from pathlib import Path
 
 from app.settings import Settings, SettingsError
-from app.tokens import TokenPolicy, TokenService, load_or_create_secret
+from app.tokens import (
+    MIN_SECRET_LENGTH,
+    TokenPolicy,
+    TokenService,
+    load_or_create_secret,
+)
 from models.clock import Clock, SystemClock
 from models.database import close_database, open_database, sqlite_path
 from schema import build_schema
 from schema.errors import DataStoreSchema
 
 logger = logging.getLogger(__name__)
-
-MIN_SECRET_LENGTH = 32
 
 
 class Runtime:

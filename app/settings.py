@@ -8,6 +8,7 @@ the start-up with a message that names the variable.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import timedelta
@@ -18,6 +19,7 @@ from models.limits import Limits
 from models.rules import Rules
 
 PREFIX = "DATASTORE_"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class SettingsError(ValueError):
@@ -80,8 +82,14 @@ class Settings:
                 f"{_variable('token_default_ttl_seconds')} must not exceed "
                 f"{_variable('token_max_ttl_seconds')}"
             )
-        if self.session_grace_seconds < 0:
-            raise SettingsError(f"{_variable('session_grace_seconds')} must be >= 0")
+        for name in ("session_grace_seconds", "token_leeway_seconds"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise SettingsError(f"{_variable(name)} must be a number >= 0")
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise SettingsError(
+                f"{_variable('log_level')} must be one of {', '.join(LOG_LEVELS)}"
+            )
         return self
 
     def replace(self, **changes: Any) -> Settings:

@@ -23,6 +23,7 @@ from typing import Any
 
 import jwt
 
+from app.settings import SettingsError
 from models.clock import Clock
 from models.errors import BadUserInput, Unauthenticated
 from models.tables import Role
@@ -31,6 +32,7 @@ from schema.context import IssuedToken, JoinClaims
 logger = logging.getLogger(__name__)
 
 ALGORITHM = "HS256"
+MIN_SECRET_LENGTH = 32
 JOIN_AUDIENCE = "video-data-store:join"
 CONNECTION_AUDIENCE = "video-data-store:connection"
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
@@ -176,6 +178,13 @@ def load_or_create_secret(path: Path) -> str:
 
 def _read_secret(path: Path) -> str:
     secret = path.read_text().strip()
-    if len(secret) < 32:
-        raise ValueError(f"the signing secret in {path} is shorter than 32 characters")
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise SettingsError(
+            f"the signing secret in {path} is shorter than {MIN_SECRET_LENGTH} "
+            "characters"
+        )
+    if path.stat().st_mode & 0o077:
+        logger.warning(
+            "The signing secret in %s is readable by other users: chmod 600 it", path
+        )
     return secret

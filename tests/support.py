@@ -267,7 +267,12 @@ async def running(app: Starlette, clock: ManualClock) -> AsyncIterator[Server]:
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
-            task.result()  # start-up failed: raise its error
+            # uvicorn exits the process when the lifespan fails; turn that
+            # into a plain error so that one test fails, not the whole run.
+            try:
+                task.result()
+            except SystemExit as exc:
+                raise RuntimeError(f"the server did not start ({exc})") from exc
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     under_test = Server(f"http://127.0.0.1:{port}/graphql", app, clock)

@@ -1,0 +1,334 @@
+"""The ``datastore`` command, run as an operator runs it: a real subprocess."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.keys import verify_key
+
+DATASTORE = str(Path(sys.executable).parent / "datastore")
+
+
+@dataclass
+class Run:
+    """What one command printed and how it exited."""
+
+    status: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        """The standard output, parsed."""
+        return json.loads(self.stdout)
+
+
+@dataclass
+class Operator:
+    """Runs ``datastore`` against one SQLite file."""
+
+    database: Path
+
+    def run(self, *args: str, **environ: str) -> Run:
+        """Run the command with these arguments and extra variables."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DATASTORE_")}
+        env["DATASTORE_DATABASE_URL"] = f"sqlite://{self.database}"
+        env.update(environ)
+        done = subprocess.run(
+            [DATASTORE, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        return Run(done.returncode, done.stdout, done.stderr)
+
+    def create(self, name: str = "acme", *extra: str) -> dict[str, str]:
+        """Register an application; return its id and key."""
+        found: dict[str, str] = self.run(
+            "apps", "create", "--name", name, "--json", *extra
+        ).json()
+        return found
+
+    def application(self, app_id: str) -> dict[str, Any]:
+        """The application as ``apps list --json`` shows it."""
+        listed = self.run("apps", "list", "--json").json()
+        return next(app for app in listed if app["app_id"] == app_id)
+
+    def key_hash(self, app_id: str) -> str:
+        """The stored key hash, read straight from the database file."""
+        with contextlib.closing(sqlite3.connect(self.database)) as connection:
+            row = connection.execute(
+                "SELECT key_hash FROM applications WHERE id = ?", (app_id,)
+            ).fetchone()
+        return str(row[0])
+
+
+@pytest.fixture
+def operator(tmp_path: Path) -> Operator:
+    """The command line on a fresh database file."""
+    return Operator(tmp_path / "x.sqlite3")
+
+
+def test_apps_create_json_prints_one_object_and_nothing_else(
+    operator: Operator,
+) -> None:
+    done = operator.run("apps", "create", "--name", "acme", "--json")
+
+    lines = done.stdout.splitlines()
+    assert done.status == 0
+    assert len(lines) == 1
+    assert set(json.loads(lines[0])) == {"app_id", "app_key"}
+
+
+def test_created_key_matches_the_stored_hash(operator: Operator) -> None:
+    created = operator.create()
+
+    stored = operator.key_hash(created["app_id"])
+
+    assert verify_key(created["app_key"], stored)
+
+
+def test_stored_hash_is_not_the_key(operator: Operator) -> None:
+    created = operator.create()
+
+    stored = operator.key_hash(created["app_id"])
+
+    assert created["app_key"] not in stored
+
+
+def test_apps_create_without_json_shows_the_key_once(operator: Operator) -> None:
+    done = operator.run("apps", "create", "--name", "acme")
+
+    assert done.status == 0
+    assert "app_key: sk_" in done.stdout
+
+
+def test_apps_create_enables_the_addon(operator: Operator) -> None:
+    created = operator.create()
+
+    assert operator.application(created["app_id"])["addon"] is True
+
+
+def test_apps_create_no_addon_leaves_it_off(operator: Operator) -> None:
+    created = operator.create("acme", "--no-addon")
+
+    assert operator.application(created["app_id"])["addon"] is False
+
+
+def test_apps_create_with_an_empty_name_fails(operator: Operator) -> None:
+    done = operator.run("apps", "create", "--name", "", "--json")
+
+    assert done.status == 1
+    assert done.stdout == ""
+    assert "datastore: name" in done.stderr
+
+
+def test_apps_list_json_lists_every_application(operator: Operator) -> None:
+    first = operator.create("acme")
+    second = operator.create("globex")
+
+    listed = operator.run("apps", "list", "--json").json()
+
+    assert [app["app_id"] for app in listed] == [first["app_id"], second["app_id"]]
+    assert [app["name"] for app in listed] == ["acme", "globex"]
+    assert {app["status"] for app in listed} == {"active"}
+
+
+def test_apps_list_json_of_no_applications_is_an_empty_array(
+    operator: Operator,
+) -> None:
+    done = operator.run("apps", "list", "--json")
+
+    assert done.json() == []
+
+
+def test_apps_list_shows_no_key_material(operator: Operator) -> None:
+    created = operator.create()
+
+    listed = operator.run("apps", "list", "--json").stdout
+
+    assert created["app_key"] not in listed
+    assert "hmac" not in listed
+
+
+def test_apps_suspend_suspends(operator: Operator) -> None:
+    app_id = operator.create()["app_id"]
+
+    done = operator.run("apps", "suspend", app_id)
+
+    assert done.status == 0
+    assert operator.application(app_id)["status"] == "suspended"
+
+
+def test_apps_resume_resumes(operator: Operator) -> None:
+    app_id = operator.create()["app_id"]
+    operator.run("apps", "suspend", app_id)
+
+    done = operator.run("apps", "resume", app_id)
+
+    assert done.status == 0
+    assert operator.application(app_id)["status"] == "active"
+
+
+def test_apps_addon_disable_turns_it_off(operator: Operator) -> None:
+    app_id = operator.create()["app_id"]
+
+    done = operator.run("apps", "addon", app_id, "--disable")
+
+    assert done.status == 0
+    assert operator.application(app_id)["addon"] is False
+
+
+def test_apps_addon_enable_turns_it_on(operator: Operator) -> None:
+    app_id = operator.create("acme", "--no-addon")["app_id"]
+
+    done = operator.run("apps", "addon", app_id, "--enable")
+
+    assert done.status == 0
+    assert operator.application(app_id)["addon"] is True
+
+
+def test_apps_addon_needs_enable_or_disable(operator: Operator) -> None:
+    app_id = operator.create()["app_id"]
+
+    done = operator.run("apps", "addon", app_id)
+
+    assert done.status == 2
+
+
+def test_apps_rotate_key_gives_a_different_working_key(operator: Operator) -> None:
+    created = operator.create()
+
+    rotated = operator.run("apps", "rotate-key", created["app_id"], "--json").json()
+
+    stored = operator.key_hash(created["app_id"])
+    assert rotated["app_id"] == created["app_id"]
+    assert rotated["app_key"] != created["app_key"]
+    assert verify_key(rotated["app_key"], stored)
+
+
+def test_apps_rotate_key_retires_the_old_key(operator: Operator) -> None:
+    created = operator.create()
+
+    operator.run("apps", "rotate-key", created["app_id"], "--json")
+
+    assert not verify_key(created["app_key"], operator.key_hash(created["app_id"]))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("apps", "suspend", "app_nobody"),
+        ("apps", "resume", "app_nobody"),
+        ("apps", "addon", "app_nobody", "--enable"),
+        ("apps", "rotate-key", "app_nobody", "--json"),
+    ],
+)
+def test_unknown_app_id_fails_with_a_message(
+    operator: Operator, args: tuple[str, ...]
+) -> None:
+    done = operator.run(*args)
+
+    assert done.status == 1
+    assert "app_nobody" in done.stderr
+    assert done.stdout == ""
+
+
+def test_migrate_says_the_database_is_up_to_date(operator: Operator) -> None:
+    done = operator.run("migrate")
+
+    assert done.status == 0
+    assert "up to date" in done.stdout
+
+
+def test_migrate_twice_is_harmless(operator: Operator) -> None:
+    operator.run("migrate")
+
+    done = operator.run("migrate")
+
+    assert done.status == 0
+    assert "up to date" in done.stdout
+
+
+def test_migrate_keeps_the_applications(operator: Operator) -> None:
+    created = operator.create()
+
+    operator.run("migrate")
+
+    assert operator.application(created["app_id"])["name"] == "acme"
+
+
+def test_export_schema_writes_sdl(operator: Operator, tmp_path: Path) -> None:
+    output = tmp_path / "schema.graphql"
+
+    done = operator.run("export-schema", "-o", str(output))
+
+    assert done.status == 0
+    assert "setCustomData" in output.read_text()
+    assert "type Query" in output.read_text()
+
+
+def test_export_schema_to_standard_output(operator: Operator) -> None:
+    done = operator.run("export-schema", "-o", "-")
+
+    assert done.status == 0
+    assert "setCustomData" in done.stdout
+
+
+def test_serve_with_several_workers_is_refused(operator: Operator) -> None:
+    done = operator.run("serve", "--workers", "2")
+
+    assert done.status == 2
+    assert "worker" in done.stderr
+
+
+def test_several_workers_from_the_environment_are_refused(
+    operator: Operator,
+) -> None:
+    done = operator.run("serve", DATASTORE_WORKERS="4")
+
+    assert done.status == 2
+    assert "worker" in done.stderr
+
+
+def test_port_that_is_not_a_number_fails_naming_the_variable(
+    operator: Operator,
+) -> None:
+    done = operator.run("migrate", DATASTORE_PORT="abc")
+
+    assert done.status == 2
+    assert "DATASTORE_PORT" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_unknown_log_level_fails_naming_the_variable(operator: Operator) -> None:
+    done = operator.run("migrate", DATASTORE_LOG_LEVEL="LOUD")
+
+    assert done.status == 2
+    assert "DATASTORE_LOG_LEVEL" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_unusable_database_url_fails_with_a_message(operator: Operator) -> None:
+    done = operator.run("migrate", DATASTORE_DATABASE_URL="nosuchdb://x")
+
+    assert done.status == 2
+    assert "Traceback" not in done.stderr
+
+
+def test_no_command_is_a_usage_error(operator: Operator) -> None:
+    done = operator.run()
+
+    assert done.status == 2
+    assert "usage" in done.stderr
