@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 from models.custom_data import read_target, write_custom_data
-from models.documents import Change, Remove, WriteMode, change_for
+from models.documents import Change, Remove, Snapshot, WriteMode, change_for
 from models.names import check_name, check_ref
 from models.principals import ClientPrincipal, client_principal
 from models.rooms import create_room, delete_room, get_room, join_room
@@ -65,50 +65,50 @@ class ScopeRevisions:
     session: int
 
 
+async def _joined_document(
+    client: ClientPrincipal, info: Info, scope: Scope
+) -> Snapshot:
+    """Read one document a new participant may read, through the loader."""
+    target = implied_target(client, scope)
+    return await read_target(client, target, loader=info.context.documents.load)
+
+
+def _document_field(scope: Scope, description: str) -> Any:
+    """A field of JoinSnapshot that resolves to one scope's document."""
+
+    async def resolve(root: JoinSnapshot, info: Info) -> JSON:
+        return JSON((await _joined_document(root.client, info, scope)).data)
+
+    return strawberry.field(resolver=resolve, description=description)
+
+
 @strawberry.type(description="Every document a new participant may read.")
 class JoinSnapshot:
-    """Every document a new participant may read, as it stood at the join."""
+    """Every document a new participant may read, as it stood at the join.
+
+    Each field reads its document on its own, so that a refusal (an
+    application without the add-on, say) errors that field, not the join.
+    """
 
     client: strawberry.Private[ClientPrincipal]
 
-    async def _read(self, info: Info, scope: Scope) -> tuple[JSON, int]:
-        snapshot = await read_target(
-            self.client,
-            implied_target(self.client, scope),
-            loader=info.context.documents.load,
-        )
-        return JSON(snapshot.data), snapshot.revision
-
-    @strawberry.field(description="The APP document.")
-    async def app(self, info: Info) -> JSON:
-        """The APP document."""
-        return (await self._read(info, Scope.APP))[0]
-
-    @strawberry.field(description="The ROOM document of the room joined.")
-    async def room(self, info: Info) -> JSON:
-        """The ROOM document."""
-        return (await self._read(info, Scope.ROOM))[0]
-
-    @strawberry.field(description="The OWNER document of the room's owner.")
-    async def owner(self, info: Info) -> JSON:
-        """The OWNER document."""
-        return (await self._read(info, Scope.OWNER))[0]
-
-    @strawberry.field(description="The USER document of the joining user.")
-    async def user(self, info: Info) -> JSON:
-        """The USER document."""
-        return (await self._read(info, Scope.USER))[0]
-
-    @strawberry.field(description="The SESSION document of the session joined.")
-    async def session(self, info: Info) -> JSON:
-        """The SESSION document."""
-        return (await self._read(info, Scope.SESSION))[0]
+    app: JSON = _document_field(Scope.APP, "The APP document.")
+    room: JSON = _document_field(Scope.ROOM, "The ROOM document of the room joined.")
+    owner: JSON = _document_field(
+        Scope.OWNER, "The OWNER document of the room's owner."
+    )
+    user: JSON = _document_field(Scope.USER, "The USER document of the joining user.")
+    session: JSON = _document_field(
+        Scope.SESSION, "The SESSION document of the session joined."
+    )
 
     @strawberry.field(description="Each document's revision, to subscribe after.")
     async def revisions(self, info: Info) -> ScopeRevisions:
         """Each document's revision."""
-        scopes = (Scope.APP, Scope.ROOM, Scope.OWNER, Scope.USER, Scope.SESSION)
-        found = {scope: (await self._read(info, scope))[1] for scope in scopes}
+        found = {
+            scope: (await _joined_document(self.client, info, scope)).revision
+            for scope in Scope
+        }
         return ScopeRevisions(
             app=found[Scope.APP],
             room=found[Scope.ROOM],

@@ -11,7 +11,7 @@ import pytest
 from app.server import create_app
 from app.settings import Settings
 from models.clock import ManualClock
-from tests.support import AppCaller, Server, running
+from tests.support import AppCaller, ClientCaller, Server, running
 
 SECRET = "test-secret-that-is-long-enough-for-hs256-keys"
 
@@ -45,3 +45,15 @@ async def server(settings: Settings, clock: ManualClock) -> AsyncIterator[Server
 async def app(server: Server) -> AppCaller:
     """An application registered on the server, calling with its key."""
     return await server.application("acme")
+
+
+@pytest.fixture
+async def room(app: AppCaller) -> str:
+    """A room of the application, owned by owner-1."""
+    return await app.create_room("owner-1")
+
+
+@pytest.fixture
+async def alice(app: AppCaller, room: str) -> ClientCaller:
+    """alice, a PARTICIPANT in the room's live session."""
+    return await app.join(room, "alice")

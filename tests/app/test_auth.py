@@ -25,18 +25,6 @@ async def _viewer_error(server: Server, authorization: str) -> dict[str, Any]:
     return await caller.refused(VIEWER)
 
 
-@pytest.fixture
-async def room(app: AppCaller) -> str:
-    """A room of the application."""
-    return await app.create_room("owner-1")
-
-
-@pytest.fixture
-async def alice(app: AppCaller, room: str) -> ClientCaller:
-    """A participant of the room's live session."""
-    return await app.join(room, "alice")
-
-
 # Credentials.
 
 

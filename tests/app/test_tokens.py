@@ -303,12 +303,6 @@ def test_join_lifetime_defaults_to_the_default_ttl(
 # Through the API.
 
 
-@pytest.fixture
-async def room(app: AppCaller) -> str:
-    """A room of the application."""
-    return await app.create_room("owner-1")
-
-
 async def _join_code(server: Server, token: str) -> dict[str, Any]:
     anonymous = await server.anonymous()
     return await anonymous.refused(JOIN, token=token)

@@ -9,18 +9,6 @@ import pytest
 from tests.support import AppCaller, ClientCaller
 
 
-@pytest.fixture
-async def room(app: AppCaller) -> str:
-    """A room of the application."""
-    return await app.create_room("owner-1")
-
-
-@pytest.fixture
-async def alice(app: AppCaller, room: str) -> ClientCaller:
-    """A participant of the room's live session."""
-    return await app.join(room, "alice")
-
-
 async def test_unwritten_document_reads_empty_at_revision_zero(
     alice: ClientCaller,
 ) -> None:

@@ -19,12 +19,6 @@ GRACE = 30
 
 
 @pytest.fixture
-async def room(app: AppCaller) -> str:
-    """room-1, owned by owner-1."""
-    return await app.create_room("owner-1", name="room-1")
-
-
-@pytest.fixture
 async def user_a(app: AppCaller, room: str) -> ClientCaller:
     """user-a, a PARTICIPANT of room-1."""
     return await app.join(room, "user-a")

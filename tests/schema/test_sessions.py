@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from models.clock import ManualClock
 from tests.support import AppCaller
 
 LEAVE = "mutation { leaveRoom { clientId leftAt } }"
 GRACE = 30
-
-
-@pytest.fixture
-async def room(app: AppCaller) -> str:
-    """A room of the application."""
-    return await app.create_room("owner-1")
 
 
 async def _past_session(
