@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
+from functools import partial
 
 from app.keys import hash_key, new_key, verify_key
 from app.tokens import TokenService
@@ -17,10 +19,14 @@ from models.errors import Unauthenticated
 from models.principals import (
     ApplicationPrincipal,
     AppStatus,
+    ClientPrincipal,
     Principal,
     client_principal,
 )
+from models.rooms import join_room
+from models.rules import Rules
 from models.sessions import active_participant
+from schema.context import Authenticator
 
 WRONG_KEY = "unknown application or wrong key"
 STAND_IN_HASH = hash_key(new_key())
@@ -60,8 +66,64 @@ async def _application(credentials: str) -> ApplicationPrincipal:
     return ApplicationPrincipal(status, app.name)
 
 
-async def _client(token: str, tokens: TokenService) -> Principal:
-    participant = await active_participant(tokens.read_connection(token))
-    principal = client_principal(participant)
+async def _client(token: str, tokens: TokenService) -> ClientPrincipal:
+    return await _participant(tokens.read_connection(token), tokens)
+
+
+async def _participant(client_id: str, tokens: TokenService) -> ClientPrincipal:
+    participant = await active_participant(client_id)
+    principal = client_principal(participant, participant.expires_at + tokens.leeway)
     principal.status.ensure_active()
+    return principal
+
+
+@dataclass(frozen=True)
+class SocketCaller:
+    """What a WebSocket's credentials prove, and how to prove it again later."""
+
+    principal: Principal
+    reauthenticate: Authenticator
+    # Set when the socket joined with a join token: the participant it made.
+    joined_client_id: str | None = None
+
+
+async def authenticate_socket(
+    authorization: str | None, tokens: TokenService, rules: Rules
+) -> SocketCaller:
+    """Authenticate a WebSocket from its ``connection_init`` credentials.
+
+    A join token joins the room: the socket becomes a new participant, which
+    leaves when the socket closes. A connection token acts as its participant,
+    and Basic credentials as the application.
+    """
+    scheme, _, credentials = (authorization or "").strip().partition(" ")
+    token = credentials.strip()
+    if scheme.lower() == "bearer" and tokens.is_join_token(token):
+        return await _join(token, tokens, rules)
+    principal = await authenticate(authorization, tokens)
+    if principal is None:
+        raise Unauthenticated("connection_init carries no Authorization")
+    return SocketCaller(principal, partial(_required, authorization, tokens))
+
+
+async def _join(token: str, tokens: TokenService, rules: Rules) -> SocketCaller:
+    claims = tokens.read_join(token)
+    participant = await join_room(
+        claims.app_id,
+        claims.room_id,
+        claims.user_ref,
+        claims.name,
+        claims.role,
+        claims.expires_at,
+        rules,
+    )
+    client_id = participant.client_id
+    principal = client_principal(participant, participant.expires_at + tokens.leeway)
+    return SocketCaller(principal, partial(_participant, client_id, tokens), client_id)
+
+
+async def _required(authorization: str | None, tokens: TokenService) -> Principal:
+    principal = await authenticate(authorization, tokens)
+    if principal is None:
+        raise Unauthenticated("connection_init carries no Authorization")
     return principal

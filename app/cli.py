@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -20,11 +21,17 @@ import uvicorn
 
 from app.keys import hash_key, new_key
 from app.logs import configure_logging
-from app.server import create_app
+from app.runtime import signing_secret
+from app.server import create_app, uvicorn_config
 from app.settings import Settings, SettingsError
 from models import applications
 from models.clock import SystemClock
-from models.database import DatabaseURLError, close_database, open_database
+from models.database import (
+    DatabaseURLError,
+    check_database_url,
+    close_database,
+    open_database,
+)
 from models.errors import DataStoreError
 from models.tables import Application
 from schema import build_schema
@@ -42,8 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(settings.log_level)
         command: Command = args.command
         return command(args, settings)
-    except (SettingsError, DatabaseURLError) as exc:
+    except SettingsError as exc:
         print(f"datastore: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseURLError as exc:
+        print(f"datastore: DATASTORE_DATABASE_URL: {exc}", file=sys.stderr)
         return 2
     except DataStoreError as exc:
         print(f"datastore: {exc.message}", file=sys.stderr)
@@ -57,6 +67,10 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port or settings.port,
         workers=args.workers or settings.workers,
     )
+    # What can stop the start-up is checked here, so that it is told in one
+    # line rather than in uvicorn's traceback.
+    check_database_url(settings.database_url)
+    signing_secret(settings)
     if settings.workers > 1:
         print(
             "datastore: several workers would each keep their own live-change "
@@ -64,14 +78,12 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        proxy_headers=False,
-    )
-    return 0
+    server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
+    # After a graceful shutdown on Ctrl-C, uvicorn raises the signal again so
+    # that the process ends as interrupted; the shutdown is already complete.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    return 0 if server.started else 1
 
 
 def migrate(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,39 +8,75 @@ text (a body that is not JSON, a wrong content type).
 from __future__ import annotations
 
 import json
+import logging
+from datetime import timedelta
 from typing import Any
 
 from cross_web import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import (
+    CannotGetOperationTypeError,
+    InvalidOperationTypeError,
+)
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
-from app.auth import authenticate
+from app.auth import authenticate, authenticate_socket
 from app.runtime import Runtime
+from app.sockets import TransportWSHandler
 from models.errors import DataStoreError
+from models.principals import ClientPrincipal, Principal
 from schema.context import Context
 from schema.errors import present
 
+logger = logging.getLogger(__name__)
+
 
 class GraphQLView(GraphQL[Context, None]):
-    """The ``/graphql`` endpoint."""
+    """The ``/graphql`` endpoint, over HTTP and WebSocket."""
 
-    def __init__(self, runtime: Runtime, **options: Any) -> None:
-        super().__init__(runtime.schema, **options)
+    graphql_transport_ws_handler_class = TransportWSHandler
+
+    def __init__(self, runtime: Runtime) -> None:
+        settings = runtime.settings
+        protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]
+        if settings.ws_legacy_protocol:
+            protocols.append(GRAPHQL_WS_PROTOCOL)
+        super().__init__(
+            runtime.schema,
+            subscription_protocols=protocols,
+            connection_init_wait_timeout=timedelta(
+                seconds=settings.ws_init_timeout_seconds
+            ),
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            # The legacy protocol's keep-alive is its only server ping.
+            keep_alive=settings.ws_legacy_protocol,
+            keep_alive_interval=settings.ws_ping_interval_seconds,
+            allowed_origins=settings.cors_origins,
+        )
         self.runtime = runtime
+        self.ping_interval = settings.ws_ping_interval_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one HTTP request, answering request errors as GraphQL errors."""
-        request = Request(scope, receive=receive)
+        """Serve one request, answering HTTP request errors as GraphQL errors."""
+        if scope["type"] == "websocket":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(_with_plain_media_type(scope), receive=receive)
         try:
             response = await self.run(request)
         except HTTPException as exc:
             response = _request_error(request, exc)
+        except ClientDisconnect:
+            logger.info("A client went away before sending its whole request")
+            return
         await response(scope, receive, send)
 
     async def get_context(
@@ -49,6 +85,8 @@ class GraphQLView(GraphQL[Context, None]):
         """Authenticate the caller and build the operation's context."""
         tokens = self.runtime.tokens
         context = Context(rules=self.runtime.rules, tokens=tokens)
+        if isinstance(request, WebSocket):
+            return context  # authenticated by on_ws_connect
         try:
             context.caller = await authenticate(
                 request.headers.get("authorization"), tokens
@@ -56,6 +94,22 @@ class GraphQLView(GraphQL[Context, None]):
         except DataStoreError as exc:
             context.auth_error = exc
         return context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType:
+        """Authenticate a socket from its connection_init payload, or refuse it."""
+        params = context.connection_params or {}
+        try:
+            caller = await authenticate_socket(
+                _authorization(params), self.runtime.tokens, self.runtime.rules
+            )
+        except DataStoreError as exc:
+            logger.info("Refused a WebSocket (%s): %s", exc.code, exc.message)
+            raise ConnectionRejectionError from exc
+        context.become(caller.principal)
+        context.reauthenticate = caller.reauthenticate
+        context.joined_client_id = caller.joined_client_id
+        logger.info("WebSocket connected: %s", _describe(caller.principal))
+        return UNSET
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -73,15 +127,22 @@ class GraphQLView(GraphQL[Context, None]):
         """Parse strict JSON (RFC 8259): no NaN or Infinity, bounded nesting."""
         try:
             return json.loads(data, parse_constant=_refuse_constant)
+        except json.JSONDecodeError:
+            raise
         except RecursionError:
             raise json.JSONDecodeError("the JSON nests too deeply", "", 0) from None
+        except ValueError as exc:  # bad UTF-8, an integer of over 4,300 digits
+            raise json.JSONDecodeError(str(exc), "", 0) from None
 
     def parse_json(self, data: str | bytes) -> Any:
-        """Parse a request body, naming what is wrong with it."""
+        """Parse a request body or parameter, which must be a JSON object."""
         try:
-            return self.decode_json(data)
+            parsed = self.decode_json(data)
         except json.JSONDecodeError as exc:
             raise HTTPException(400, f"the body is not valid JSON: {exc.msg}") from exc
+        if not isinstance(parsed, dict):
+            raise HTTPException(400, "the body must be a JSON object")
+        return parsed
 
 
 def _request_error(request: Request, exc: HTTPException) -> Response:
@@ -91,7 +152,47 @@ def _request_error(request: Request, exc: HTTPException) -> Response:
         response = error_response(exc.reason, "BAD_USER_INPUT", 405)
         response.headers["Allow"] = "POST"
         return response
+    # An operationName the document does not define is a GraphQL request
+    # error, which application/json answers with 200 (section 6.4.1.1).
+    if isinstance(exc.__cause__, CannotGetOperationTypeError):
+        return error_response(exc.reason, "BAD_USER_INPUT", 200)
     return error_response(exc.reason, "BAD_USER_INPUT", exc.status_code)
+
+
+def _with_plain_media_type(scope: Scope) -> Scope:
+    """Lower-case the Content-Type's media type and keep only exact JSON.
+
+    Media types are case-insensitive (RFC 9110 section 8.3.1), and Strawberry
+    compares them case-sensitively and by substring; a body whose media type
+    is not exactly application/json is given none, which Strawberry refuses.
+    """
+    headers = []
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            media_type = value.split(b";")[0].strip().lower()
+            value = b"application/json" if media_type == b"application/json" else b""
+        headers.append((name, value))
+    return {**scope, "headers": headers}
+
+
+def _authorization(params: dict[str, object]) -> str | None:
+    """Find the credentials in a connection_init payload.
+
+    ``{"Authorization": "Bearer …"}`` is the documented form; a bare
+    ``{"token": "…"}`` is read as a Bearer token.
+    """
+    for name in ("Authorization", "authorization"):
+        value = params.get(name)
+        if isinstance(value, str):
+            return value
+    token = params.get("token")
+    return f"Bearer {token}" if isinstance(token, str) else None
+
+
+def _describe(principal: Principal) -> str:
+    if isinstance(principal, ClientPrincipal):
+        return f"participant {principal.client_id} of session {principal.conf_num}"
+    return f"application {principal.app_id}"
 
 
 def _refuse_constant(name: str) -> object:

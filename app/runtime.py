@@ -13,6 +13,7 @@ from app.tokens import (
     TokenService,
     load_or_create_secret,
 )
+from models.broker import LocalBroker
 from models.clock import Clock, SystemClock
 from models.database import close_database, open_database, sqlite_path
 from schema import build_schema
@@ -27,8 +28,9 @@ class Runtime:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.rules = settings.rules(self.clock)
-        self.schema: DataStoreSchema = build_schema()
+        self.broker = LocalBroker()
+        self.rules = settings.rules(self.clock, self.broker)
+        self.schema: DataStoreSchema = build_schema(settings.query_budget)
         self._tokens: TokenService | None = None
 
     @property

@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from app.graphql_view import GraphQLView
 from app.middleware import BodyLimit
@@ -44,8 +46,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "database unreachable"}, status_code=503)
 
+    graphql = GraphQLView(runtime)
     routes = [
-        Route("/graphql", GraphQLView(runtime), methods=["GET", "POST"]),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
@@ -69,3 +73,21 @@ def _middleware(settings: Settings) -> list[Middleware]:
         ),
         Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
     ]
+
+
+def uvicorn_config(
+    app: Starlette, settings: Settings, **overrides: Any
+) -> uvicorn.Config:
+    """Return how uvicorn serves the app: for ``datastore serve`` and the tests."""
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "proxy_headers": False,
+        "lifespan": "on",
+        # A WebSocket message may be as large as an HTTP body, no larger;
+        # past it uvicorn closes the socket with 1009 (message too big).
+        "ws_max_size": settings.max_body_bytes,
+        **overrides,
+    }
+    return uvicorn.Config(app, **options)

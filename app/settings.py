@@ -14,9 +14,12 @@ from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
 
+from models.broker import Broker, LocalBroker
+from models.changes import ChangeLogPolicy
 from models.clock import Clock, SystemClock
 from models.limits import Limits
 from models.rules import Rules
+from schema.query_limits import QueryBudget
 
 PREFIX = "DATASTORE_"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -43,12 +46,22 @@ class Settings:
     token_max_ttl_seconds: int = 24 * 3600
     token_leeway_seconds: int = 30
     session_grace_seconds: float = 30.0
+    ws_ping_interval_seconds: float = 15.0
+    ws_init_timeout_seconds: float = 10.0
+    ws_legacy_protocol: bool = False
+    max_subscriptions_per_connection: int = 100
+    subscriber_queue_size: int = 256
+    change_log_max_entries: int = 1000
+    change_log_max_age_seconds: int = 24 * 3600
     max_body_bytes: int = 1024 * 1024
     max_document_bytes: int = 64 * 1024
     max_top_level_keys: int = 128
     max_depth: int = 16
     max_array_items: int = 1000
     max_key_length: int = 128
+    max_query_tokens: int = 10_000
+    max_query_fields: int = 200
+    max_query_aliases: int = 50
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -73,6 +86,13 @@ class Settings:
             "max_depth",
             "max_array_items",
             "max_key_length",
+            "max_query_tokens",
+            "max_query_fields",
+            "max_query_aliases",
+            "max_subscriptions_per_connection",
+            "subscriber_queue_size",
+            "change_log_max_entries",
+            "change_log_max_age_seconds",
         )
         for name in positive:
             if getattr(self, name) < 1:
@@ -86,6 +106,10 @@ class Settings:
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise SettingsError(f"{_variable(name)} must be a number >= 0")
+        for name in ("ws_ping_interval_seconds", "ws_init_timeout_seconds"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value <= 0:
+                raise SettingsError(f"{_variable(name)} must be a number > 0")
         if self.log_level.upper() not in LOG_LEVELS:
             raise SettingsError(
                 f"{_variable('log_level')} must be one of {', '.join(LOG_LEVELS)}"
@@ -107,13 +131,37 @@ class Settings:
             max_key_length=self.max_key_length,
         )
 
-    def rules(self, clock: Clock | None = None) -> Rules:
-        """The data rules these settings set, on ``clock`` (default: the wall clock)."""
+    @property
+    def query_budget(self) -> QueryBudget:
+        """The most one GraphQL document may ask for."""
+        return QueryBudget(
+            max_tokens=self.max_query_tokens,
+            max_fields=self.max_query_fields,
+            max_aliases=self.max_query_aliases,
+        )
+
+    def rules(self, clock: Clock | None = None, broker: Broker | None = None) -> Rules:
+        """The data rules these settings set, on ``clock`` and ``broker``."""
         return Rules(
             limits=self.limits,
             session_grace=timedelta(seconds=self.session_grace_seconds),
             clock=clock or SystemClock(),
+            change_log=ChangeLogPolicy(
+                max_entries=self.change_log_max_entries,
+                max_age=timedelta(seconds=self.change_log_max_age_seconds),
+            ),
+            broker=broker or LocalBroker(),
+            listener_capacity=self.subscriber_queue_size,
         )
+
+
+def _boolean(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"{_variable(name)} must be true or false, not {raw!r}")
 
 
 def _variable(name: str) -> str:
@@ -122,6 +170,8 @@ def _variable(name: str) -> str:
 
 def _parse(field: dataclasses.Field[Any], raw: str) -> object:
     kind = str(field.type)
+    if kind == "bool":
+        return _boolean(field.name, raw)
     try:
         if kind == "int":
             return int(raw)

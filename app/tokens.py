@@ -99,6 +99,23 @@ class TokenService:
         """Sign a connection token for the participant ``client_id``."""
         return self._sign({"sub": client_id}, CONNECTION_AUDIENCE, expires_at)
 
+    @property
+    def leeway(self) -> timedelta:
+        """How long past its expiry a token is still accepted."""
+        return self._leeway
+
+    def is_join_token(self, token: str) -> bool:
+        """Tell a join token from a connection token, before verifying either.
+
+        Only the unverified audience is looked at, to choose which check to
+        run; the check itself then verifies everything.
+        """
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return False
+        return bool(claims.get("aud") == JOIN_AUDIENCE)
+
     def read_connection(self, token: str) -> str:
         """Return the participant a valid connection token names."""
         return str(self._decode(token, CONNECTION_AUDIENCE, "connection token")["sub"])

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from models.broker import app_topic, participant_topic, room_topic, session_topic
 from models.documents import DocumentKey
 from models.errors import Forbidden, SessionEnded
 from models.principals import ClientPrincipal, Principal
@@ -122,3 +123,22 @@ def _refusal(access: Access, target: Target) -> str:
         else "another room's sessions",
     }[target.scope]
     return f"an in-session client may not {access.value} {what}"
+
+
+def guard_topics(principal: Principal, target: Target) -> tuple[str, ...]:
+    """Return the topics whose revocation ends a live feed of ``target``.
+
+    Everyone's feeds end with their application's standing; a ROOM feed ends
+    with its room; a client's feeds end with its room, its session and its own
+    presence, since a client reads only while it is in the meeting.
+    """
+    topics = [app_topic(principal.app_id)]
+    if target.scope is Scope.ROOM and target.room_id is not None:
+        topics.append(room_topic(target.room_id))
+    if isinstance(principal, ClientPrincipal):
+        topics += [
+            room_topic(principal.room_id),
+            session_topic(principal.conf_num),
+            participant_topic(principal.client_id),
+        ]
+    return tuple(dict.fromkeys(topics))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from models.broker import Broker, Revoked, app_topic
 from models.database import storage_errors, write_transaction
 from models.errors import NotFound
-from models.names import check_name, new_id
+from models.names import check_name, could_be_id, new_id
+from models.principals import AppStatus
 from models.tables import Application
 
 
@@ -27,6 +29,8 @@ async def create_application(
 
 async def find_application(app_id: str) -> Application | None:
     """Return the application with this id, if there is one."""
+    if not could_be_id(app_id):
+        return None
     with storage_errors():
         return await Application.get_or_none(id=app_id)
 
@@ -45,14 +49,24 @@ async def list_applications() -> list[Application]:
         return await Application.all().order_by("created_at")
 
 
-async def set_suspended(app_id: str, now: datetime | None) -> Application:
-    """Suspend the application at ``now``, or resume it with ``None``."""
-    return await _update(app_id, suspended_at=now)
+async def set_suspended(
+    app_id: str, now: datetime | None, broker: Broker | None = None
+) -> Application:
+    """Suspend the application at ``now`` (ending its live feeds), or resume it."""
+    app = await _update(app_id, suspended_at=now)
+    if now is not None and broker is not None:
+        await broker.publish(app_topic(app_id), Revoked(AppStatus.of(app).refusal()))
+    return app
 
 
-async def set_addon(app_id: str, *, enabled: bool) -> Application:
-    """Turn the data store add-on on or off for the application."""
-    return await _update(app_id, addon_enabled=enabled)
+async def set_addon(
+    app_id: str, *, enabled: bool, broker: Broker | None = None
+) -> Application:
+    """Turn the data store add-on on or off (ending live feeds when off)."""
+    app = await _update(app_id, addon_enabled=enabled)
+    if not enabled and broker is not None:
+        await broker.publish(app_topic(app_id), Revoked(AppStatus.of(app).refusal()))
+    return app
 
 
 async def set_key_hash(app_id: str, key_hash: str) -> Application:

@@ -106,7 +106,8 @@ async def read_custom_data(
     snapshot = await read_target(
         principal, target, user_ref=request.user_ref, loader=loader
     )
-    return ReadResult(snapshot, conf_num=target.conf_num)
+    conf_num = target.conf_num if target.scope is Scope.SESSION else None
+    return ReadResult(snapshot, conf_num=conf_num)
 
 
 async def write_custom_data(

@@ -47,6 +47,19 @@ def tortoise_config(url: str) -> dict[str, Any]:
     }
 
 
+def check_database_url(url: str) -> None:
+    """Refuse a database URL this version cannot use, before connecting to it."""
+    scheme = url.partition("://")[0]
+    if scheme != "sqlite":
+        raise DatabaseURLError(
+            f"this version stores data in SQLite only (sqlite://PATH), not {scheme}"
+        )
+    path = sqlite_path(url)
+    assert path is not None
+    if str(path) != ":memory:" and not path.parent.is_dir():
+        raise DatabaseURLError(f"the directory of {path} does not exist")
+
+
 def sqlite_path(url: str) -> Path | None:
     """Return the file of a SQLite URL, or ``None`` for other databases."""
     if not url.startswith("sqlite:"):
@@ -69,6 +82,7 @@ def _connection_config(url: str) -> dict[str, Any]:
 
 async def open_database(url: str) -> TortoiseContext:
     """Connect to the database at ``url`` and bring its schema up to date."""
+    check_database_url(url)
     config = tortoise_config(url)
     # The ASGI lifespan and the requests run in different tasks, so the
     # context must be reachable from all of them, not only through a contextvar.

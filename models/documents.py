@@ -17,6 +17,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from models.broker import Published, document_topic
+from models.changes import ChangeRecord, record_change
 from models.database import storage_errors, write_transaction
 from models.errors import BadUserInput, RevisionConflict
 from models.limits import check_document, check_keys, check_object, check_patch
@@ -137,21 +139,15 @@ def change_for(mode: WriteMode, data: object) -> Change:
 
 @dataclass(frozen=True)
 class Written:
-    """The outcome of a write: the new snapshot and what changed."""
+    """The outcome of a write: the document after it, and the change it made."""
 
     snapshot: Snapshot
-    patch: JSONObject
-    applied: bool
+    change: ChangeRecord | None
 
     @property
-    def changed_keys(self) -> list[str]:
-        """Top-level keys that were added or given a new value."""
-        return [key for key, value in self.patch.items() if value is not None]
-
-    @property
-    def removed_keys(self) -> list[str]:
-        """Top-level keys that were removed."""
-        return [key for key, value in self.patch.items() if value is None]
+    def applied(self) -> bool:
+        """Whether the write changed the document (and raised its revision)."""
+        return self.change is not None
 
 
 async def read_document(key: DocumentKey) -> Snapshot:
@@ -180,7 +176,7 @@ async def write_document(
     if_revision: int | None,
     rules: Rules,
 ) -> Written:
-    """Apply one change to a document, atomically, and return the outcome."""
+    """Apply one change to a document, atomically, and publish it once committed."""
     _check_change(change, rules)
     now = rules.clock.now()
     async with write_transaction():
@@ -193,9 +189,14 @@ async def write_document(
         authors = _authors_after(change, old, data, _author_entry(author, now))
         if same_json(old.data, data) and _same_authors(old.authors, authors):
             await _forget_placeholder(row)
-            return Written(old, {}, applied=False)
+            return Written(old, None)
         new = await _store(row, data, authors, now)
-    return Written(new, diff(old.data, data), applied=True)
+        record = ChangeRecord.of(new.revision, diff(old.data, data), author, now)
+        await record_change(key.app_id, key.scope, key.target, record, rules.change_log)
+    # Published only after the commit, so a reader never sees a change that
+    # could still roll back; readers order and de-duplicate by revision.
+    await rules.broker.publish(document_topic(key), Published(key, record))
+    return Written(new, record)
 
 
 def _check_change(change: Change, rules: Rules) -> None:
@@ -229,13 +230,7 @@ def _apply(change: Change, data: JSONObject) -> JSONObject:
 
 
 def _author_entry(author: Author, now: datetime) -> JSONObject:
-    return {
-        "clientId": author.client_id,
-        "userRef": author.user_ref,
-        "name": author.name,
-        "role": author.role.value if author.role else None,
-        "at": now.isoformat(),
-    }
+    return {**author.as_json(), "at": now.isoformat()}
 
 
 def _authors_after(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -116,11 +117,16 @@ def _check_key(key: object, limits: Limits) -> None:
 
 
 def _check_scalar(value: object) -> None:
-    if value is None or isinstance(value, str | bool | int):
+    if value is None or isinstance(value, str | bool):
         return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise BadUserInput("numbers must be finite: NaN and Infinity are not JSON")
+    if isinstance(value, int | float):
+        # Every JSON reader can hold a double; NaN and Infinity are not JSON.
+        # (An int is compared exactly: converting it could overflow.)
+        too_large = abs(value) > sys.float_info.max
+        if too_large or (isinstance(value, float) and not math.isfinite(value)):
+            raise BadUserInput(
+                "numbers must be finite and fit in a double (at most about 1.8e308)"
+            )
         return
     raise BadUserInput(f"{_json_type_name(value)} is not a JSON value")
 

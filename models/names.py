@@ -8,6 +8,7 @@ import unicodedata
 from models.errors import BadUserInput
 
 MAX_REF_LENGTH = 128
+MAX_ID_LENGTH = 64
 MAX_NAME_LENGTH = 200
 
 
@@ -19,6 +20,11 @@ def check_ref(value: str, argument: str) -> str:
 def check_name(value: str, argument: str) -> str:
     """Return a display name after checking it."""
     return _check_text(value, argument, MAX_NAME_LENGTH)
+
+
+def could_be_id(value: str) -> bool:
+    """Tell whether a string could be one of our ids, before looking it up."""
+    return 0 < len(value) <= MAX_ID_LENGTH
 
 
 def new_id(prefix: str) -> str:

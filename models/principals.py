@@ -8,8 +8,9 @@ to its very next request.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from models.errors import AddonRequired, AppSuspended
+from models.errors import AddonRequired, AppSuspended, DataStoreError
 from models.tables import Application, Participant, Role
 
 
@@ -38,6 +39,15 @@ class AppStatus:
                 f"application {self.app_id} does not have the data store add-on"
             )
 
+    def refusal(self) -> DataStoreError:
+        """Return the error data operations get now (suspension comes first)."""
+        try:
+            self.ensure_active()
+            self.ensure_addon()
+        except DataStoreError as exc:
+            return exc
+        raise ValueError(f"application {self.app_id} is in good standing")
+
 
 @dataclass(frozen=True)
 class ApplicationPrincipal:
@@ -64,6 +74,8 @@ class ClientPrincipal:
     user_ref: str
     name: str
     role: Role
+    # When its credentials stop working (token expiry plus leeway).
+    valid_until: datetime | None = None
 
     @property
     def app_id(self) -> str:
@@ -74,7 +86,9 @@ class ClientPrincipal:
 Principal = ApplicationPrincipal | ClientPrincipal
 
 
-def client_principal(participant: Participant) -> ClientPrincipal:
+def client_principal(
+    participant: Participant, valid_until: datetime | None = None
+) -> ClientPrincipal:
     """Return the principal of a participant loaded with its session, room and app."""
     room = participant.session.room
     return ClientPrincipal(
@@ -86,6 +100,7 @@ def client_principal(participant: Participant) -> ClientPrincipal:
         user_ref=participant.user_ref,
         name=participant.name,
         role=participant.role,
+        valid_until=valid_until,
     )
 
 
@@ -97,6 +112,26 @@ class Author:
     user_ref: str | None = None
     name: str | None = None
     role: Role | None = None
+
+    def as_json(self) -> dict[str, str | None]:
+        """Return the author as stored beside keys and in the change log."""
+        return {
+            "clientId": self.client_id,
+            "userRef": self.user_ref,
+            "name": self.name,
+            "role": self.role.value if self.role else None,
+        }
+
+    @classmethod
+    def from_json(cls, stored: dict[str, str | None]) -> Author:
+        """Read an author back from its stored form."""
+        role = stored.get("role")
+        return cls(
+            stored.get("clientId"),
+            stored.get("userRef"),
+            stored.get("name"),
+            Role(role) if role else None,
+        )
 
     @classmethod
     def of(cls, principal: Principal) -> Author:

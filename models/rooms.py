@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from models.applications import find_application
+from models.broker import Revoked, room_topic
+from models.changes import forget_changes
 from models.database import storage_errors, write_transaction
-from models.errors import Forbidden, NotFound, Unauthenticated
-from models.names import check_name, check_ref, new_id
+from models.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
+from models.names import MAX_ID_LENGTH, check_name, check_ref, could_be_id, new_id
 from models.principals import AppStatus
 from models.rules import Rules
-from models.sessions import end_live_session, join
+from models.sessions import end_live_session, join, publish_session_end
 from models.tables import Document, Participant, Role, Room, Scope
 
 
@@ -51,6 +53,8 @@ async def join_room(
 
 async def get_room(app_id: str, room_id: str) -> Room:
     """Return a live room of the application, refusing other applications' rooms."""
+    if not could_be_id(room_id):
+        raise NotFound(f"there is no room {room_id[:MAX_ID_LENGTH]}…")
     with storage_errors():
         room = await Room.get_or_none(id=room_id)
     if room is None or room.deleted_at is not None:
@@ -64,6 +68,8 @@ async def list_rooms(app_id: str, first: int, after: str | None) -> list[Room]:
     """Return up to ``first`` live rooms of the application, oldest first."""
     with storage_errors():
         query = Room.filter(app_id=app_id, deleted_at__isnull=True)
+        if after is not None and not could_be_id(after):
+            raise BadUserInput("after must be a roomId from a previous page")
         if after is not None:
             query = query.filter(id__gt=after)
         return await query.order_by("id").limit(first)
@@ -76,5 +82,10 @@ async def delete_room(app_id: str, room_id: str, rules: Rules) -> Room:
         room.deleted_at = rules.clock.now()
         await room.save(update_fields=["deleted_at"])
         await Document.filter(app_id=app_id, scope=Scope.ROOM, target=room_id).delete()
-        await end_live_session(room, rules)
+        await forget_changes(app_id, Scope.ROOM, room_id)
+        ended = await end_live_session(room, rules)
+    gone = NotFound(f"room {room_id} has been deleted")
+    await rules.broker.publish(room_topic(room_id), Revoked(gone))
+    if ended is not None:
+        await publish_session_end(ended, rules)
     return room

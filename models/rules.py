@@ -5,16 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from models.broker import Broker, LocalBroker
+from models.changes import ChangeLogPolicy
 from models.clock import Clock, SystemClock
 from models.limits import Limits
 
 
 @dataclass(frozen=True)
 class Rules:
-    """Limits, session timing and the clock, as configured for this deployment."""
+    """What the data rules depend on, as configured for this deployment.
+
+    Limits, session timing, the clock, how much history the change log keeps,
+    and the broker that carries changes to live readers.
+    """
 
     limits: Limits = field(default_factory=Limits)
     # A session whose last participant left stays live this long, so that a
     # participant who reconnects at once finds the same session.
     session_grace: timedelta = timedelta(seconds=30)
     clock: Clock = field(default_factory=SystemClock)
+    change_log: ChangeLogPolicy = field(default_factory=ChangeLogPolicy)
+    broker: Broker = field(default_factory=LocalBroker)
+    # Changes a live reader may fall behind by before it is sent the whole
+    # document instead.
+    listener_capacity: int = 256

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from tortoise.functions import Max
 
+from models.broker import Revoked, participant_topic, session_topic
 from models.database import storage_errors, write_transaction
 from models.errors import Forbidden, NotFound, SessionEnded, Unauthenticated
 from models.rules import Rules
@@ -122,15 +123,20 @@ async def join(
     return participant
 
 
-async def leave(client_id: str, now: datetime) -> Participant:
-    """Mark the participant as gone; its session may end after the grace period."""
+async def leave(client_id: str, rules: Rules) -> Participant:
+    """Mark the participant as gone and end its live feeds.
+
+    Its session may end after the grace period.
+    """
     async with write_transaction():
         participant = await Participant.get_or_none(client_id=client_id)
         if participant is None:
             raise NotFound(f"there is no participant {client_id}")
         if participant.left_at is None:
-            participant.left_at = now
+            participant.left_at = rules.clock.now()
             await participant.save(update_fields=["left_at"])
+    gone = Unauthenticated("this participant has left the room: join it again")
+    await rules.broker.publish(participant_topic(client_id), Revoked(gone))
     return participant
 
 
@@ -138,14 +144,26 @@ async def end_session(session: Session, rules: Rules) -> Session:
     """End the session now (or keep the time it already ended at)."""
     async with write_transaction():
         await _close(session, await session_end(session, rules) or rules.clock.now())
+    await publish_session_end(session.conf_num, rules)
     return session
 
 
-async def end_live_session(room: Room, rules: Rules) -> None:
-    """End the room's live session, if any; call inside a write transaction."""
+async def end_live_session(room: Room, rules: Rules) -> int | None:
+    """End the room's live session, if any, and return its number.
+
+    Call inside a write transaction, and ``publish_session_end`` after it.
+    """
     session = await _settle_latest(room, rules)
-    if session is not None:
-        await _close(session, rules.clock.now())
+    if session is None:
+        return None
+    await _close(session, rules.clock.now())
+    return session.conf_num
+
+
+async def publish_session_end(conf_num: int, rules: Rules) -> None:
+    """End the live feeds of the session's participants."""
+    ended = SessionEnded(f"session {conf_num} has ended: join the room again")
+    await rules.broker.publish(session_topic(conf_num), Revoked(ended))
 
 
 async def _settle_latest(room: Room, rules: Rules) -> Session | None:

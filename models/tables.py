@@ -131,3 +131,30 @@ class Document(Model):
     class Meta:
         table = "documents"
         unique_together = (("app", "scope", "target"),)
+
+
+class ChangeLogEntry(Model):
+    """One applied write of a document, kept for a while so that readers can replay.
+
+    Written in the same transaction as the document, so a revision is in the
+    log exactly when it is in the document. ``patch`` turns the previous
+    revision into this one (RFC 7386); ``author`` is the writer as JSON.
+    """
+
+    id = fields.BigIntField(primary_key=True, generated=True)
+    app: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
+        "datastore.Application", related_name="changes", on_delete=fields.CASCADE
+    )
+    scope = fields.CharEnumField(Scope, max_length=16)
+    target = fields.CharField(max_length=128)
+    revision = fields.IntField()
+    patch = fields.TextField()
+    author = fields.TextField()
+    at = fields.DatetimeField()
+
+    app_id: str
+
+    class Meta:
+        table = "changes"
+        unique_together = (("app", "scope", "target", "revision"),)
+        indexes = (("at",),)

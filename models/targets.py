@@ -82,7 +82,7 @@ def session_target(
 async def _client_target(
     client: ClientPrincipal, scope: Scope, spec: TargetSpec, rules: Rules
 ) -> Target:
-    _refuse_other_names(client, spec)
+    _refuse_other_names(client, scope, spec)
     if scope is Scope.SESSION and spec.conf_num not in (None, client.conf_num):
         assert spec.conf_num is not None
         session = await get_session(client.app_id, spec.conf_num)
@@ -103,10 +103,17 @@ def implied_target(client: ClientPrincipal, scope: Scope) -> Target:
     )
 
 
-def _refuse_other_names(client: ClientPrincipal, spec: TargetSpec) -> None:
-    implied = TargetSpec(client.room_id, client.owner_ref, client.user_ref)
+def _refuse_other_names(
+    client: ClientPrincipal, scope: Scope, spec: TargetSpec
+) -> None:
+    implied = TargetSpec(
+        client.room_id, client.owner_ref, client.user_ref, client.conf_num
+    ).named()
     for argument, value in spec.named().items():
-        if argument != "confNum" and value != implied.named()[argument]:
+        # A client may read any session of its own room: that one is checked
+        # once the session is looked up.
+        reads_a_session = scope is Scope.SESSION and argument == "confNum"
+        if not reads_a_session and value != implied[argument]:
             raise Forbidden(
                 f"an in-session client may only name its own {argument}; its "
                 "token implies the rest"

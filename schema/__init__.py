@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from schema.context import PerOperationContext
 from schema.errors import DataStoreSchema, ErrorCodes
 from schema.mutations import Mutation
 from schema.queries import Query
+from schema.query_limits import QueryBudget, QueryLimits
+from schema.subscriptions import Subscription
 
 
-def build_schema() -> DataStoreSchema:
-    """Return the API's schema."""
+def build_schema(budget: QueryBudget | None = None) -> DataStoreSchema:
+    """Return the API's schema, parsing and validating within ``budget``."""
+    limits = budget or QueryBudget()
     return DataStoreSchema(
         query=Query,
         mutation=Mutation,
-        extensions=[ErrorCodes, ParserCache, ValidationCache],
+        subscription=Subscription,
+        extensions=[PerOperationContext, ErrorCodes, lambda: QueryLimits(limits)],
         config=StrawberryConfig(disable_field_suggestions=False),
     )

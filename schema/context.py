@@ -7,11 +7,13 @@ imports ``app``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
 from strawberry.dataloader import DataLoader
+from strawberry.extensions import SchemaExtension
 from strawberry.types import Info as StrawberryInfo
 
 from models.documents import DocumentKey, Snapshot, read_documents
@@ -65,9 +67,17 @@ def _document_loader() -> DataLoader[DocumentKey, Snapshot]:
     return DataLoader(load_fn=read_documents)
 
 
+Authenticator = Callable[[], Awaitable[Principal]]
+
+
 @dataclass
 class Context:
-    """The state of one GraphQL operation."""
+    """The state of one GraphQL operation.
+
+    Over HTTP a request is one operation. A WebSocket holds one connection
+    context and runs each operation on a copy made by ``for_operation``, with
+    its own loaders and its caller re-read from the database.
+    """
 
     rules: Rules
     tokens: Tokens
@@ -78,6 +88,22 @@ class Context:
     documents: DataLoader[DocumentKey, Snapshot] = field(
         default_factory=_document_loader
     )
+    # WebSocket only: the connection_init payload (set by Strawberry), how to
+    # prove the caller again for each operation, and the participant the
+    # socket itself created by joining (it leaves when the socket closes).
+    connection_params: dict[str, object] | None = None
+    reauthenticate: Authenticator | None = None
+    joined_client_id: str | None = None
+
+    async def for_operation(self) -> Context:
+        """Return the context of one operation on this connection."""
+        operation = replace(self, documents=_document_loader())
+        if self.reauthenticate is not None:
+            try:
+                operation.become(await self.reauthenticate())
+            except DataStoreError as exc:
+                operation.caller, operation.auth_error = None, exc
+        return operation
 
     @property
     def principal(self) -> Principal:
@@ -118,3 +144,13 @@ class Context:
 
 
 Info = StrawberryInfo[Context, None]
+
+
+class PerOperationContext(SchemaExtension):
+    """Give each operation its own copy of the context (see ``Context``)."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        """Swap in the operation's context before anything reads it."""
+        connection: Context = self.execution_context.context
+        self.execution_context.context = await connection.for_operation()
+        yield

@@ -23,6 +23,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
+from strawberry.types.execution import StreamExecutionResult
 
 from models.errors import DataStoreError
 
@@ -84,9 +85,18 @@ class ErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         """Rewrite the errors once the operation has run."""
         yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
-            result.errors = [present(error) for error in result.errors]
+        _present_all(self.execution_context.result)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        """Rewrite the errors of each result a subscription sends."""
+        _present_all(result)
+        yield
+
+
+def _present_all(result: object) -> None:
+    errors = getattr(result, "errors", None)
+    if errors:
+        result.errors = [present(error) for error in errors]  # type: ignore[attr-defined]
 
 
 class DataStoreSchema(strawberry.Schema):

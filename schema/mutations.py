@@ -229,7 +229,7 @@ class Mutation:
     async def leave_room(self, info: Info) -> LeftRoom:
         """Leave the session."""
         client = info.context.client
-        participant = await leave(client.client_id, info.context.rules.clock.now())
+        participant = await leave(client.client_id, info.context.rules)
         assert participant.left_at is not None
         return LeftRoom(client_id=participant.client_id, left_at=participant.left_at)
 

@@ -29,15 +29,17 @@ def database_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    """The server's settings for this test."""
-    return Settings(database_url=database_url, secret=SECRET)
+def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
+    """The server's settings for this test, changed by ``@pytest.mark.settings(…)``."""
+    base = Settings(database_url=database_url, secret=SECRET)
+    marker = request.node.get_closest_marker("settings")
+    return base.replace(**marker.kwargs) if marker else base
 
 
 @pytest.fixture
 async def server(settings: Settings, clock: ManualClock) -> AsyncIterator[Server]:
     """The real app, served by uvicorn in this process on a free port."""
-    async with running(create_app(settings, clock), clock) as under_test:
+    async with running(create_app(settings, clock), clock, settings) as under_test:
         yield under_test
 
 

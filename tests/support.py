@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -13,10 +15,17 @@ import uvicorn
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.httpx import HTTPXAsyncTransport
+from gql.transport.websockets import WebsocketsTransport
 from starlette.applications import Starlette
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from app.keys import hash_key, new_key
 from app.runtime import Runtime
+from app.server import uvicorn_config
+from app.settings import Settings
 from models.applications import create_application
 from models.clock import ManualClock
 
@@ -34,6 +43,7 @@ class Caller:
         headers = {"Authorization": authorization} if authorization else {}
         self.url = url
         self.headers = headers
+        self.authorization = authorization or ""
         transport = HTTPXAsyncTransport(url=url, headers=headers, timeout=60)
         self._client = Client(transport=transport)
         self._session: Any = None
@@ -209,6 +219,7 @@ class Server:
         self.app = app
         self.clock = clock
         self._callers: list[Caller] = []
+        self._closers: list[Any] = []
 
     @property
     def runtime(self) -> Runtime:
@@ -252,17 +263,43 @@ class Server:
         caller.who.user_ref = viewer["viewer"]["userRef"]
         return caller
 
+    async def subscribe(
+        self, caller: Caller, query: str, **variables: Any
+    ) -> Subscription:
+        """Start a subscription with the caller's credentials over a new socket."""
+        subscription = Subscription(self.url, caller.authorization, query, **variables)
+        self._closers.append(subscription)
+        return await subscription.start()
+
+    async def socket(
+        self, protocol: str = "graphql-transport-ws", *, slow: bool = False
+    ) -> RawSocket:
+        """Open a raw WebSocket to /graphql."""
+        raw = await RawSocket.open(self.url, protocol, slow=slow)
+        self._closers.append(raw)
+        return raw
+
+    async def listeners(self, count: int, within: float = 10) -> None:
+        """Wait until the broker has exactly ``count`` live listeners."""
+        # The broker has no event for this; the test polls what it observes.
+        async with asyncio.timeout(within):
+            while self.runtime.broker.listener_count != count:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+
     async def close(self) -> None:
-        """Close every caller's connection."""
+        """Close every caller's connection and socket."""
+        for closer in self._closers:
+            with contextlib.suppress(Exception):
+                await closer.close()
         await asyncio.gather(*(caller.close() for caller in self._callers))
 
 
 @contextlib.asynccontextmanager
-async def running(app: Starlette, clock: ManualClock) -> AsyncIterator[Server]:
-    """Serve ``app`` with uvicorn on a free port of 127.0.0.1 for the block."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_config=None, lifespan="on"
-    )
+async def running(
+    app: Starlette, clock: ManualClock, settings: Settings | None = None
+) -> AsyncIterator[Server]:
+    """Serve ``app`` as ``datastore serve`` would, on a free port of 127.0.0.1."""
+    config = uvicorn_config(app, settings or Settings(), host="127.0.0.1", port=0)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -282,3 +319,129 @@ async def running(app: Starlette, clock: ManualClock) -> AsyncIterator[Server]:
         await under_test.close()
         server.should_exit = True
         await task
+
+
+class Subscription:
+    """A gql subscription over graphql-transport-ws, collecting what it receives."""
+
+    def __init__(
+        self, url: str, authorization: str, query: str, **variables: Any
+    ) -> None:
+        transport = WebsocketsTransport(
+            url=url.replace("http://", "ws://"),
+            init_payload={"Authorization": authorization},
+            subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+        )
+        self._client = Client(transport=transport)
+        self._request = GraphQLRequest(query, variable_values=variables or None)
+        self._received: asyncio.Queue[dict[str, Any] | BaseException] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> Subscription:
+        """Connect and subscribe; events are collected in the background."""
+        session = await self._client.connect_async()
+        self._task = asyncio.create_task(self._collect(session))
+        return self
+
+    async def _collect(self, session: Any) -> None:
+        try:
+            async for result in session.subscribe(self._request):
+                self._received.put_nowait(next(iter(result.values())))
+        except Exception as exc:  # the error that ended it, for the test to see
+            self._received.put_nowait(exc)
+
+    async def next(self, within: float = 10) -> dict[str, Any]:
+        """The next event; raises the error that ended the subscription, if any."""
+        item = await asyncio.wait_for(self._received.get(), within)
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    async def events(self, count: int, within: float = 20) -> list[dict[str, Any]]:
+        """The next ``count`` events, each within ``within`` seconds."""
+        return [await self.next(within) for _ in range(count)]
+
+    async def nothing_within(self, seconds: float) -> bool:
+        """Tell whether no event arrives within ``seconds``."""
+        try:
+            await asyncio.wait_for(self._received.get(), seconds)
+        except TimeoutError:
+            return True
+        return False
+
+    async def close(self) -> None:
+        """Stop the subscription and close its socket."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        with contextlib.suppress(Exception):
+            await self._client.close_async()
+
+
+class RawSocket:
+    """A graphql-transport-ws socket driven message by message."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+
+    @classmethod
+    async def open(
+        cls, url: str, protocol: str = "graphql-transport-ws", *, slow: bool = False
+    ) -> RawSocket:
+        """Open a socket offering ``protocol``.
+
+        A ``slow`` socket has a small fixed kernel receive buffer, a
+        one-message library queue and no compression, so that not reading it
+        soon stalls the server's sends, as a reader on a poor network would.
+        """
+        ws_url = url.replace("http://", "ws://")
+        if not slow:
+            return cls(await ws_connect(ws_url, subprotocols=[Subprotocol(protocol)]))
+        host, port = ws_url.split("/")[2].split(":")
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+        raw.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(raw, (host, int(port)))
+        connection = await ws_connect(
+            ws_url,
+            sock=raw,
+            subprotocols=[Subprotocol(protocol)],
+            max_queue=1,
+            compression=None,
+        )
+        return cls(connection)
+
+    async def send(self, message: dict[str, Any] | str) -> None:
+        """Send a message (a dict as JSON, a string as it is)."""
+        text = message if isinstance(message, str) else json.dumps(message)
+        await self.connection.send(text)
+
+    async def receive(self, within: float = 10) -> dict[str, Any]:
+        """The next message, skipping the server's pings."""
+        while True:
+            text = await asyncio.wait_for(self.connection.recv(), within)
+            message: dict[str, Any] = json.loads(text)
+            if message.get("type") != "ping":
+                return message
+
+    async def init(self, authorization: str | None) -> dict[str, Any]:
+        """Send connection_init with these credentials; return the server's answer."""
+        payload = {"Authorization": authorization} if authorization else {}
+        await self.send({"type": "connection_init", "payload": payload})
+        return await self.receive()
+
+    async def close_code(self, within: float = 10) -> int | None:
+        """Wait for the server to close the socket; return its close code."""
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await asyncio.wait_for(self.connection.recv(), within)
+        return self.connection.close_code
+
+    def abort(self) -> None:
+        """Drop the TCP connection without a close frame, like a vanished client."""
+        self.connection.transport.abort()
+
+    async def close(self) -> None:
+        """Close the socket cleanly."""
+        await self.connection.close()

@@ -332,3 +332,22 @@ def test_no_command_is_a_usage_error(operator: Operator) -> None:
 
     assert done.status == 2
     assert "usage" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATASTORE_SECRET", "short"),
+        ("DATASTORE_DATABASE_URL", "mysql://x/y"),
+        ("DATASTORE_DATABASE_URL", "sqlite:///nonexistent/dir/x.sqlite3"),
+    ],
+    ids=["short-secret", "unsupported-database", "missing-directory"],
+)
+def test_serve_refuses_unusable_settings_in_one_line(
+    operator: Operator, variable: str, value: str
+) -> None:
+    done = operator.run("serve", "--port", "1", **{variable: value})
+
+    assert done.status == 2
+    assert variable in done.stderr
+    assert "Traceback" not in done.stderr

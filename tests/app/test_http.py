@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -206,7 +208,7 @@ async def test_cross_origin_post_never_allows_credentials(
 async def narrow(settings: Settings, clock: ManualClock) -> AsyncIterator[Server]:
     """A server that lets only https://a.example call from a browser."""
     allowed = settings.replace(cors_origins=("https://a.example",))
-    async with running(create_app(allowed, clock), clock) as server:
+    async with running(create_app(allowed, clock), clock, allowed) as server:
         yield server
 
 
@@ -295,3 +297,102 @@ async def test_batch_of_operations_is_bad_input(
 
     assert response.status_code == 400
     assert _code(response) == "BAD_USER_INPUT"
+
+
+async def _post(
+    server: Server, http: httpx.AsyncClient, body: bytes, media_type: str
+) -> httpx.Response:
+    return await http.post(
+        server.url, content=body, headers={"content-type": media_type}
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'"hi"', b"null", b"[]", b"42"],
+    ids=["string", "null", "array", "number"],
+)
+async def test_body_that_is_not_a_json_object_is_bad_input(
+    server: Server, http: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await _post(server, http, body, "application/json")
+
+    assert response.status_code == 400
+    assert _code(response) == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"query": "{ viewer { kind } }", "x": "\xff"}',
+        b'{"query": "{ viewer { kind } }", "variables": {"n": 1' + b"0" * 4400 + b"}}",
+    ],
+    ids=["bad-utf8", "4400-digit-integer"],
+)
+async def test_body_json_cannot_read_is_bad_input(
+    server: Server, http: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await _post(server, http, body, "application/json")
+
+    assert response.status_code == 400
+    assert _code(response) == "BAD_USER_INPUT"
+
+
+async def test_media_type_is_case_insensitive(
+    server: Server, http: httpx.AsyncClient
+) -> None:
+    body = b'{"query": "{ viewer { kind } }"}'
+
+    response = await _post(server, http, body, "Application/JSON; charset=UTF-8")
+
+    assert response.json() == {"data": {"viewer": None}}
+
+
+async def test_media_type_that_only_starts_like_json_is_refused(
+    server: Server, http: httpx.AsyncClient
+) -> None:
+    body = b'{"query": "{ viewer { kind } }"}'
+
+    response = await _post(server, http, body, "application/jsonx")
+
+    assert response.status_code == 400
+
+
+async def test_several_operations_without_operation_name_are_bad_input(
+    server: Server, http: httpx.AsyncClient
+) -> None:
+    query = "query A { viewer { kind } } query B { viewer { appId } }"
+
+    response = await http.post(server.url, json={"query": query})
+
+    assert response.json()["data"] is None
+    assert _code(response) == "BAD_USER_INPUT"
+
+
+async def test_unknown_operation_name_is_a_request_error_with_200(
+    server: Server, http: httpx.AsyncClient
+) -> None:
+    payload = {"query": "query A { viewer { kind } }", "operationName": "B"}
+
+    response = await http.post(server.url, json=payload)
+
+    assert response.status_code == 200
+    assert _code(response) == "BAD_USER_INPUT"
+
+
+async def test_client_that_goes_away_mid_body_is_not_an_error(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    host, port = server.url.split("/")[2].split(":")
+    _, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 1000\r\n\r\n{"query": '
+    )
+    await writer.drain()
+
+    writer.close()
+    await writer.wait_closed()
+    await asyncio.sleep(0.3)
+
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

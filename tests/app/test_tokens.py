@@ -475,7 +475,7 @@ async def test_create_token_maximum_lifetime_follows_the_setting(
     settings: Settings, clock: ManualClock
 ) -> None:
     narrow = settings.replace(token_default_ttl_seconds=60, token_max_ttl_seconds=600)
-    async with running(create_app(narrow, clock), clock) as server:
+    async with running(create_app(narrow, clock), clock, narrow) as server:
         app = await server.application()
         room = await app.create_room()
         variables = {"roomId": room, "userRef": "a", "name": "A", "ttlSeconds": 601}
@@ -501,7 +501,7 @@ def _secret_file(tmp_path: Path) -> Path:
 async def test_server_without_a_secret_creates_a_private_secret_file(
     unset: Settings, clock: ManualClock, tmp_path: Path
 ) -> None:
-    async with running(create_app(unset, clock), clock):
+    async with running(create_app(unset, clock), clock, unset):
         pass
 
     mode = stat.S_IMODE(_secret_file(tmp_path).stat().st_mode)
@@ -512,11 +512,11 @@ async def test_server_without_a_secret_creates_a_private_secret_file(
 async def test_secret_file_is_kept_across_restarts(
     unset: Settings, clock: ManualClock, tmp_path: Path
 ) -> None:
-    async with running(create_app(unset, clock), clock):
+    async with running(create_app(unset, clock), clock, unset):
         pass
     first = _secret_file(tmp_path).read_text()
 
-    async with running(create_app(unset, clock), clock):
+    async with running(create_app(unset, clock), clock, unset):
         pass
 
     assert _secret_file(tmp_path).read_text() == first
@@ -525,11 +525,11 @@ async def test_secret_file_is_kept_across_restarts(
 async def test_token_made_before_a_restart_works_after_it(
     unset: Settings, clock: ManualClock
 ) -> None:
-    async with running(create_app(unset, clock), clock) as before:
+    async with running(create_app(unset, clock), clock, unset) as before:
         app = await before.application()
         token = await app.token(await app.create_room(), "alice")
 
-    async with running(create_app(unset, clock), clock) as after:
+    async with running(create_app(unset, clock), clock, unset) as after:
         client = await after.join(token)
 
     assert client.who.user_ref == "alice"

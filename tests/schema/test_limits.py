@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql import get_introspection_query
 
 from tests.support import AppCaller, ClientCaller
 
@@ -228,3 +229,46 @@ async def test_application_writes_keep_the_same_limits(app: AppCaller) -> None:
 
     assert error["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
     assert (await app.get("APP"))["revision"] == 0
+
+
+async def test_integer_too_large_for_a_double_is_bad_input(alice: ClientCaller) -> None:
+    response = await _post(alice, _body('{"n": 1' + "0" * 400 + "}"))
+
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert (await alice.get("ROOM"))["revision"] == 1
+
+
+async def test_large_integers_that_fit_a_double_round_trip(alice: ClientCaller) -> None:
+    written = await alice.set("ROOM", {"n": 10**300})
+
+    assert written["data"]["n"] == 10**300
+
+
+@pytest.mark.parametrize(
+    ("query", "mentions"),
+    [
+        ("{" + " viewer { kind }" * 60_000 + "}", "tokens"),
+        ("{" + " viewer { kind }" * 201 + "}", "fields"),
+        (
+            "{" + " ".join(f"a{i}: viewer {{ kind }}" for i in range(51)) + "}",
+            "aliases",
+        ),
+    ],
+    ids=["60000-copies", "201-fields", "51-aliases"],
+)
+async def test_documents_over_the_query_budget_are_refused_before_validation(
+    alice: ClientCaller, query: str, mentions: str
+) -> None:
+    response = await _post(alice, json.dumps({"query": query}).encode())
+
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert mentions in error["message"]
+
+
+async def test_introspection_fits_the_query_budget(alice: ClientCaller) -> None:
+    query = get_introspection_query(descriptions=True, specified_by_url=True)
+
+    response = await _post(alice, json.dumps({"query": query}).encode())
+
+    assert "errors" not in response.json()

@@ -303,3 +303,22 @@ async def test_anonymous_caller_is_unauthenticated(
     error = await anonymous.get_refused("APP")
 
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_client_may_not_name_another_session_on_other_scopes(
+    world: World,
+) -> None:
+    error = await world.alice.set_refused(
+        "ROOM",
+        {"x": 1},
+        target={"roomId": world.room, "confNum": world.carol.who.conf_num},
+    )
+
+    assert error["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("scope", ["APP", "ROOM", "OWNER", "USER"])
+async def test_answers_name_a_session_only_for_session_data(
+    world: World, scope: str
+) -> None:
+    assert (await world.alice.get(scope))["confNum"] is None

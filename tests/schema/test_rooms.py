@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tests.support import AppCaller, Server
@@ -143,3 +145,29 @@ async def test_client_may_see_only_its_own_room(app: AppCaller) -> None:
 
     assert own["room"]["liveSession"]["confNum"] == alice.who.conf_num
     assert error["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        "query($r: ID!) { room(roomId: $r) { name } }",
+        "mutation($r: ID!) { deleteRoom(roomId: $r) { roomId } }",
+        'mutation($r: ID!) { createToken(input: {roomId: $r, userRef: "u", name: "U"}) '
+        "{ token } }",
+    ],
+)
+async def test_an_over_long_room_id_is_not_found_and_not_logged(
+    app: AppCaller, operation: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    code = await app.code(operation, r="r" * 100_000)
+
+    assert code == "NOT_FOUND"
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_an_over_long_page_cursor_is_bad_input(app: AppCaller) -> None:
+    code = await app.code(
+        "query($a: ID) { application { rooms(after: $a) { roomId } } }", a="r" * 100
+    )
+
+    assert code == "BAD_USER_INPUT"

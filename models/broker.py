@@ -1,0 +1,180 @@
+"""Where live changes travel: topics, bounded listeners, and the in-process broker.
+
+A write publishes its change on its document's topic after it commits. Guard
+topics carry revocations instead: the application was suspended, the room
+deleted, the session ended, the participant left. A reader listens to its
+document's topic and to the guard topics of its own access, on one bounded
+listener:
+
+- a change that finds the listener full is dropped and the listener marked
+  *overflowed*: the reader then starts again from the whole document, so a
+  slow reader costs bounded memory and never slows the publisher;
+- a revocation is kept apart from the queue and always delivered, and ends
+  the reader's feed with its error.
+
+``LocalBroker`` fans out within one process, the embedded default. A broker
+that spans processes feeds the same listeners from its own transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from models.errors import DataStoreError
+
+if TYPE_CHECKING:
+    from models.changes import ChangeRecord
+    from models.documents import DocumentKey
+
+
+def document_topic(key: DocumentKey) -> str:
+    """The topic a document's changes are published on."""
+    return f"doc:{key.app_id}:{key.scope}:{key.target}"
+
+
+def app_topic(app_id: str) -> str:
+    """The guard topic of an application's standing."""
+    return f"app:{app_id}"
+
+
+def room_topic(room_id: str) -> str:
+    """The guard topic of a room's existence."""
+    return f"room:{room_id}"
+
+
+def session_topic(conf_num: int) -> str:
+    """The guard topic of a session's end."""
+    return f"session:{conf_num}"
+
+
+def participant_topic(client_id: str) -> str:
+    """The guard topic of a participant's presence."""
+    return f"participant:{client_id}"
+
+
+@dataclass(frozen=True)
+class Published:
+    """A change of a document, as published after its write committed."""
+
+    key: DocumentKey
+    change: ChangeRecord
+
+
+@dataclass(frozen=True)
+class Revoked:
+    """Access that listeners relied on is gone; their feeds end with ``error``."""
+
+    error: DataStoreError
+
+
+Message = Published | Revoked
+
+
+class Listener:
+    """One reader's bounded inbox on a set of topics."""
+
+    def __init__(self, topics: Iterable[str], capacity: int) -> None:
+        self.topics = tuple(topics)
+        self.capacity = capacity
+        self._queue: deque[Published] = deque()
+        self._wake = asyncio.Event()
+        self.overflowed = False
+        self.revoked: DataStoreError | None = None
+
+    def offer(self, message: Message) -> None:
+        """Take a message without ever waiting (called by the broker)."""
+        if isinstance(message, Revoked):
+            self.revoked = self.revoked or message.error
+        elif len(self._queue) < self.capacity:
+            self._queue.append(message)
+        else:
+            self._queue.clear()
+            self.overflowed = True
+        self._wake.set()
+
+    async def next(self) -> Published | None:
+        """Return the next change; ``None`` if the listener overflowed since the last.
+
+        Raises the revocation's error once access is revoked.
+        """
+        while not (self._queue or self.overflowed or self.revoked):
+            self._wake.clear()
+            await self._wake.wait()
+        if self.revoked is not None:
+            raise self.revoked
+        if self.overflowed:
+            self.overflowed = False
+            return None
+        return self._queue.popleft()
+
+    @property
+    def depth(self) -> int:
+        """How many changes wait to be read."""
+        return len(self._queue)
+
+
+class Broker(Protocol):
+    """Publishes messages to the listeners of their topics."""
+
+    async def publish(self, topic: str, message: Message) -> None:
+        """Deliver ``message`` to the listeners of ``topic`` without waiting on them."""
+        ...
+
+    def listen(self, topics: Iterable[str], capacity: int) -> Listener:
+        """Register a listener on ``topics``, for what is published from now on."""
+        ...
+
+    def close(self, listener: Listener) -> None:
+        """Unregister a listener; it receives nothing more."""
+        ...
+
+    @property
+    def listener_count(self) -> int:
+        """How many listeners are registered."""
+        ...
+
+
+class LocalBroker:
+    """Fan-out within this process: one registry, one pass per publish."""
+
+    def __init__(self) -> None:
+        self._listeners: dict[str, set[Listener]] = defaultdict(set)
+        self._registered: set[Listener] = set()
+
+    async def publish(self, topic: str, message: Message) -> None:
+        """Offer the message to each listener of the topic."""
+        for listener in tuple(self._listeners.get(topic, ())):
+            listener.offer(message)
+
+    def listen(self, topics: Iterable[str], capacity: int) -> Listener:
+        """Register a listener on the topics."""
+        listener = Listener(topics, capacity)
+        for topic in listener.topics:
+            self._listeners[topic].add(listener)
+        self._registered.add(listener)
+        return listener
+
+    def close(self, listener: Listener) -> None:
+        """Unregister a listener and drop topics nobody listens to any more."""
+        if listener not in self._registered:
+            return
+        self._registered.discard(listener)
+        for topic in listener.topics:
+            members = self._listeners[topic]
+            members.discard(listener)
+            if not members:
+                del self._listeners[topic]
+
+    @property
+    def listener_count(self) -> int:
+        """How many listeners are registered."""
+        return len(self._registered)
+
+    @property
+    def topic_count(self) -> int:
+        """How many topics have listeners."""
+        return len(self._listeners)
