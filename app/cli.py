@@ -14,18 +14,20 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import uvicorn
 
+from app.jobs import describe
 from app.keys import hash_key, new_key
 from app.logs import configure_logging
 from app.runtime import signing_secret
 from app.server import create_app, uvicorn_config
 from app.settings import Settings, SettingsError
-from models import applications
-from models.clock import SystemClock
+from models import applications, retention
+from models.clock import ManualClock, SystemClock
 from models.database import (
     DatabaseURLError,
     check_database_url,
@@ -136,18 +138,51 @@ def apps_list(args: argparse.Namespace, settings: Settings) -> int:
 def apps_suspend(args: argparse.Namespace, settings: Settings) -> int:
     """Suspend an application: every call of it and its clients is refused."""
     app = _with_database(
-        settings, lambda: applications.set_suspended(args.app_id, SystemClock().now())
+        settings, lambda: retention.suspend_application(args.app_id, settings.rules())
     )
-    print(f"{app.id} is suspended.")
+    days = settings.suspended_app_retention_seconds / 86400
+    print(f"{app.id} is suspended; its data is kept for {days:g} days.")
     return 0
 
 
 def apps_resume(args: argparse.Namespace, settings: Settings) -> int:
-    """Resume a suspended application."""
-    app = _with_database(
-        settings, lambda: applications.set_suspended(args.app_id, None)
+    """Resume a suspended application (its data is gone if kept past retention)."""
+    report = _with_database(
+        settings, lambda: retention.resume_application(args.app_id, settings.rules())
     )
-    print(f"{app.id} is active.")
+    print(f"{args.app_id} is active.")
+    if report.document_total:
+        print(f"Its retention had run out: removed {describe(report)}.")
+    return 0
+
+
+def purge(args: argparse.Namespace, settings: Settings) -> int:
+    """Remove data past its retention, or with --dry-run count what would go."""
+    now = args.now or SystemClock().now()
+    if now > SystemClock().now() and not args.dry_run:
+        print(
+            "datastore: a future --now would remove data before its time; "
+            "add --dry-run to see what that date would remove",
+            file=sys.stderr,
+        )
+        return 2
+    rules = settings.rules(ManualClock(now))
+    report = _with_database(
+        settings, lambda: retention.purge(rules, dry_run=args.dry_run)
+    )
+    if args.json:
+        print(
+            json.dumps(
+                {"now": now.isoformat(), "dry_run": args.dry_run, **report.as_dict()}
+            )
+        )
+        return 0
+    verb = "would remove" if args.dry_run else "removed"
+    print(f"Purge as of {now.isoformat()} {verb}:")
+    for scope, number in report.by_scope().items():
+        print(f"  {scope:<20} {number} documents")
+    print(f"  {'change log':<20} {report.change_log_entries} entries")
+    print(f"  {'sessions':<20} {report.sessions} sessions")
     return 0
 
 
@@ -195,6 +230,15 @@ def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
+def _moment(text: str) -> datetime:
+    """Read an ISO 8601 time; without a zone it is UTC."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _describe(app: Application) -> dict[str, Any]:
     return {
         "app_id": app.id,
@@ -221,6 +265,18 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply database migrations").set_defaults(
         command=migrate
     )
+
+    sweep = commands.add_parser("purge", help="remove data past its retention")
+    sweep.add_argument(
+        "--now",
+        type=_moment,
+        help="evaluate retention as of this time (ISO 8601, e.g. 2026-12-31T00:00Z)",
+    )
+    sweep.add_argument(
+        "--dry-run", action="store_true", help="count what would go; remove nothing"
+    )
+    sweep.add_argument("--json", action="store_true", help="print one JSON object")
+    sweep.set_defaults(command=purge)
 
     schema = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     schema.add_argument("--output", "-o", default="schema.graphql", help="file, or -")

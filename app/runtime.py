@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 from pathlib import Path
 
+from app.jobs import PurgeJob, StandingWatcher, run_every
 from app.settings import Settings, SettingsError
 from app.tokens import (
     MIN_SECRET_LENGTH,
@@ -31,7 +34,10 @@ class Runtime:
         self.broker = LocalBroker()
         self.rules = settings.rules(self.clock, self.broker)
         self.schema: DataStoreSchema = build_schema(settings.query_budget)
+        self.purge_job = PurgeJob(self.rules)
+        self.standing_watcher = StandingWatcher(self.rules)
         self._tokens: TokenService | None = None
+        self._jobs: list[asyncio.Task[None]] = []
 
     @property
     def tokens(self) -> TokenService:
@@ -51,11 +57,37 @@ class Runtime:
         self._tokens = TokenService(policy, self.clock)
         await open_database(self.settings.database_url)
         logger.info("Database ready: %s", _describe(self.settings.database_url))
+        await self.standing_watcher.poll()  # the standing to compare against
+        self._start_jobs()
 
     async def stop(self) -> None:
-        """Close the database connections."""
+        """Stop the background jobs and close the database connections."""
+        for job in self._jobs:
+            job.cancel()
+        for job in self._jobs:
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
         await close_database()
         logger.info("Database closed")
+
+    def _start_jobs(self) -> None:
+        settings = self.settings
+
+        async def purge() -> None:
+            await self.purge_job.run_once()
+
+        self._jobs = [
+            asyncio.create_task(
+                run_every(settings.purge_interval_seconds, purge, "purge")
+            ),
+            asyncio.create_task(
+                run_every(
+                    settings.status_poll_seconds,
+                    self.standing_watcher.poll,
+                    "standing watcher",
+                )
+            ),
+        ]
 
 
 def signing_secret(settings: Settings) -> str:

@@ -18,7 +18,7 @@ from models.broker import Broker, LocalBroker
 from models.changes import ChangeLogPolicy
 from models.clock import Clock, SystemClock
 from models.limits import Limits
-from models.rules import Rules
+from models.rules import RetentionPolicy, Rules
 from schema.query_limits import QueryBudget
 
 PREFIX = "DATASTORE_"
@@ -53,6 +53,10 @@ class Settings:
     subscriber_queue_size: int = 256
     change_log_max_entries: int = 1000
     change_log_max_age_seconds: int = 24 * 3600
+    session_retention_seconds: int = 7 * 24 * 3600
+    suspended_app_retention_seconds: int = 7 * 24 * 3600
+    purge_interval_seconds: float = 600.0
+    status_poll_seconds: float = 2.0
     max_body_bytes: int = 1024 * 1024
     max_document_bytes: int = 64 * 1024
     max_top_level_keys: int = 128
@@ -93,6 +97,8 @@ class Settings:
             "subscriber_queue_size",
             "change_log_max_entries",
             "change_log_max_age_seconds",
+            "session_retention_seconds",
+            "suspended_app_retention_seconds",
         )
         for name in positive:
             if getattr(self, name) < 1:
@@ -106,7 +112,13 @@ class Settings:
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise SettingsError(f"{_variable(name)} must be a number >= 0")
-        for name in ("ws_ping_interval_seconds", "ws_init_timeout_seconds"):
+        intervals = (
+            "ws_ping_interval_seconds",
+            "ws_init_timeout_seconds",
+            "purge_interval_seconds",
+            "status_poll_seconds",
+        )
+        for name in intervals:
             value = getattr(self, name)
             if not math.isfinite(value) or value <= 0:
                 raise SettingsError(f"{_variable(name)} must be a number > 0")
@@ -149,6 +161,10 @@ class Settings:
             change_log=ChangeLogPolicy(
                 max_entries=self.change_log_max_entries,
                 max_age=timedelta(seconds=self.change_log_max_age_seconds),
+            ),
+            retention=RetentionPolicy(
+                session=timedelta(seconds=self.session_retention_seconds),
+                suspended_app=timedelta(seconds=self.suspended_app_retention_seconds),
             ),
             broker=broker or LocalBroker(),
             listener_capacity=self.subscriber_queue_size,

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
-from models.broker import app_topic, participant_topic, room_topic, session_topic
+from models.broker import (
+    app_key_topic,
+    app_topic,
+    participant_topic,
+    room_topic,
+    session_topic,
+)
 from models.documents import DocumentKey
-from models.errors import Forbidden, SessionEnded
+from models.errors import Forbidden, NotFound, SessionEnded
 from models.principals import ClientPrincipal, Principal
 from models.tables import Scope
 
@@ -36,6 +43,8 @@ class Target:
     user_ref: str | None = None
     conf_num: int | None = None
     session_live: bool = False
+    # When the document's data stops being served (SESSION data only).
+    expires_at: datetime | None = None
 
     @property
     def document(self) -> DocumentKey:
@@ -125,14 +134,23 @@ def _refusal(access: Access, target: Target) -> str:
     return f"an in-session client may not {access.value} {what}"
 
 
+def ensure_retained(target: Target, now: datetime) -> None:
+    """Refuse data past its retention, whether or not it has been purged yet."""
+    if target.expires_at is not None and now >= target.expires_at:
+        raise NotFound(f"the data of session {target.conf_num} has expired")
+
+
 def guard_topics(principal: Principal, target: Target) -> tuple[str, ...]:
     """Return the topics whose revocation ends a live feed of ``target``.
 
-    Everyone's feeds end with their application's standing; a ROOM feed ends
-    with its room; a client's feeds end with its room, its session and its own
-    presence, since a client reads only while it is in the meeting.
+    Everyone's feeds end with their application's standing, the application's
+    own also with its key; a ROOM feed ends with its room; a client's feeds end
+    with its room, its session and its own presence, since a client reads only
+    while it is in the meeting.
     """
     topics = [app_topic(principal.app_id)]
+    if not isinstance(principal, ClientPrincipal):
+        topics.append(app_key_topic(principal.app_id))
     if target.scope is Scope.ROOM and target.room_id is not None:
         topics.append(room_topic(target.room_id))
     if isinstance(principal, ClientPrincipal):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from models.broker import Broker, Revoked, app_topic
@@ -47,6 +48,23 @@ async def list_applications() -> list[Application]:
     """Return every application, oldest first."""
     with storage_errors():
         return await Application.all().order_by("created_at")
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What live feeds rely on about an application."""
+
+    status: AppStatus
+    key_hash: str
+
+
+async def standings() -> dict[str, Standing]:
+    """Every application's standing, for noticing changes made elsewhere."""
+    with storage_errors():
+        apps = await Application.all().only(
+            "id", "suspended_at", "addon_enabled", "key_hash"
+        )
+    return {app.id: Standing(AppStatus.of(app), app.key_hash) for app in apps}
 
 
 async def set_suspended(

@@ -41,6 +41,11 @@ def app_topic(app_id: str) -> str:
     return f"app:{app_id}"
 
 
+def app_key_topic(app_id: str) -> str:
+    """The guard topic of the key an application server authenticates with."""
+    return f"app-key:{app_id}"
+
+
 def room_topic(room_id: str) -> str:
     """The guard topic of a room's existence."""
     return f"room:{room_id}"

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
 
-from models.access import Access, Target, authorize
+from models.access import Access, Target, authorize, ensure_retained
 from models.documents import (
     Change,
     DocumentKey,
@@ -80,12 +80,14 @@ class ReadResult:
 async def read_target(
     principal: Principal,
     target: Target,
+    now: datetime,
     *,
     user_ref: str | None = None,
     loader: Loader = read_document,
 ) -> Snapshot:
     """Read one target's document, keeping only ``user_ref``'s keys if given."""
     authorize(principal, Access.READ, target)
+    ensure_retained(target, now)
     snapshot = await loader(target.document)
     if user_ref is not None and target.scope is not Scope.USER:
         return snapshot.written_by(user_ref)
@@ -104,7 +106,7 @@ async def read_custom_data(
         return await _read_sessions(principal, request, rules, loader)
     target = await resolve_target(principal, request.scope, request.target, rules)
     snapshot = await read_target(
-        principal, target, user_ref=request.user_ref, loader=loader
+        principal, target, rules.clock.now(), user_ref=request.user_ref, loader=loader
     )
     conf_num = target.conf_num if target.scope is Scope.SESSION else None
     return ReadResult(snapshot, conf_num=conf_num)
@@ -121,6 +123,7 @@ async def write_custom_data(
     """Apply a write to the one document the caller may write."""
     target = await resolve_target(principal, scope, spec, rules)
     authorize(principal, Access.WRITE, target)
+    ensure_retained(target, rules.clock.now())
     return await write_document(
         target.document, change, Author.of(principal), if_revision, rules
     )
@@ -164,13 +167,14 @@ async def _read_sessions(
         session = await last_session(room_id, rules)
     else:
         session = await live_session(room_id, rules)
-    if session is None:
+    found = None
+    if session is not None:
+        found = await _session_snapshot(
+            principal, session, request.user_ref, rules, loader
+        )
+    if found is None:
         return ReadResult(None)
-    target = session_target(principal, session, await session_end(session, rules))
-    snapshot = await read_target(
-        principal, target, user_ref=request.user_ref, loader=loader
-    )
-    return ReadResult(snapshot, conf_num=session.conf_num)
+    return ReadResult(found.snapshot, conf_num=found.conf_num)
 
 
 async def _selected_room(principal: Principal, spec: TargetSpec) -> str:
@@ -195,12 +199,18 @@ async def _read_all_sessions(
     rules: Rules,
     loader: Loader,
 ) -> ReadResult:
-    page = await list_sessions(room_id, request.first + 1, _cursor(request.after))
+    page = await list_sessions(
+        room_id, request.first + 1, _cursor(request.after), rules
+    )
     found = [
         await _session_snapshot(principal, session, request.user_ref, rules, loader)
         for session in page[: request.first]
     ]
-    return ReadResult(None, sessions=found, has_more=len(page) > request.first)
+    return ReadResult(
+        None,
+        sessions=[snapshot for snapshot in found if snapshot is not None],
+        has_more=len(page) > request.first,
+    )
 
 
 async def _session_snapshot(
@@ -209,10 +219,16 @@ async def _session_snapshot(
     user_ref: str | None,
     rules: Rules,
     loader: Loader,
-) -> SessionSnapshot:
+) -> SessionSnapshot | None:
+    """Read one session of a listing; ``None`` if its data has expired."""
     ended_at = await session_end(session, rules)
-    target = session_target(principal, session, ended_at)
-    snapshot = await read_target(principal, target, user_ref=user_ref, loader=loader)
+    target = session_target(principal, session, ended_at, rules)
+    now = rules.clock.now()
+    if target.expires_at is not None and now >= target.expires_at:
+        return None
+    snapshot = await read_target(
+        principal, target, now, user_ref=user_ref, loader=loader
+    )
     return SessionSnapshot(session.conf_num, session.started_at, ended_at, snapshot)
 
 

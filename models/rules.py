@@ -12,6 +12,17 @@ from models.limits import Limits
 
 
 @dataclass(frozen=True)
+class RetentionPolicy:
+    """How long data is kept once nothing needs it any more."""
+
+    # A SESSION document is kept this long after its session ends.
+    session: timedelta = timedelta(days=7)
+    # Every document of a suspended application is kept this long after the
+    # suspension, so that a resumption within it restores everything.
+    suspended_app: timedelta = timedelta(days=7)
+
+
+@dataclass(frozen=True)
 class Rules:
     """What the data rules depend on, as configured for this deployment.
 
@@ -25,6 +36,7 @@ class Rules:
     session_grace: timedelta = timedelta(seconds=30)
     clock: Clock = field(default_factory=SystemClock)
     change_log: ChangeLogPolicy = field(default_factory=ChangeLogPolicy)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     broker: Broker = field(default_factory=LocalBroker)
     # Changes a live reader may fall behind by before it is sent the whole
     # document instead.

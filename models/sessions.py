@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from tortoise.expressions import Q
 from tortoise.functions import Max
 
 from models.broker import Revoked, participant_topic, session_topic
@@ -49,10 +50,19 @@ async def last_session(room_id: str, rules: Rules) -> Session | None:
     return latest[0] if latest else None
 
 
-async def list_sessions(room_id: str, first: int, before: int | None) -> list[Session]:
-    """Return up to ``first`` sessions of the room, newest first."""
+async def list_sessions(
+    room_id: str, first: int, before: int | None, rules: Rules
+) -> list[Session]:
+    """Return up to ``first`` retained sessions of the room, newest first.
+
+    A session whose end was never written down (see ``session_end``) can be
+    listed although its data has expired; readers check each session.
+    """
+    retained_since = rules.clock.now() - rules.retention.session
     with storage_errors():
-        query = Session.filter(room_id=room_id)
+        query = Session.filter(
+            Q(ended_at__isnull=True) | Q(ended_at__gte=retained_since), room_id=room_id
+        )
         if before is not None:
             query = query.filter(conf_num__lt=before)
         return await query.order_by("-conf_num").limit(first)
@@ -176,6 +186,12 @@ async def _settle_latest(room: Room, rules: Rules) -> Session | None:
         return latest[0]
     await _close(latest[0], end)
     return None
+
+
+async def settle(session: Session, end: datetime) -> None:
+    """Write down the end of a session that ended by its grace period."""
+    async with write_transaction():
+        await _close(session, end)
 
 
 async def _close(session: Session, end: datetime) -> None:

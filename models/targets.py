@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from models.access import Target
+from models.access import Target, ensure_retained
 from models.errors import BadUserInput, Forbidden, NotFound
 from models.names import check_ref
 from models.principals import ApplicationPrincipal, ClientPrincipal, Principal
@@ -67,7 +67,7 @@ async def resolve_target(
 
 
 def session_target(
-    principal: Principal, session: Session, ended_at: datetime | None
+    principal: Principal, session: Session, ended_at: datetime | None, rules: Rules
 ) -> Target:
     """Return the SESSION target of a known session that ended at ``ended_at``."""
     return Target(
@@ -76,6 +76,7 @@ def session_target(
         room_id=session.room_id,
         conf_num=session.conf_num,
         session_live=ended_at is None,
+        expires_at=None if ended_at is None else ended_at + rules.retention.session,
     )
 
 
@@ -86,7 +87,7 @@ async def _client_target(
     if scope is Scope.SESSION and spec.conf_num not in (None, client.conf_num):
         assert spec.conf_num is not None
         session = await get_session(client.app_id, spec.conf_num)
-        return session_target(client, session, await session_end(session, rules))
+        return session_target(client, session, await session_end(session, rules), rules)
     return implied_target(client, scope)
 
 
@@ -135,7 +136,7 @@ async def _application_target(
         user_ref = check_ref(_required(spec.user_ref, "userRef", scope), "userRef")
         return Target(app.app_id, scope, user_ref=user_ref)
     session = await _app_session(app, spec, rules)
-    return session_target(app, session, await session_end(session, rules))
+    return session_target(app, session, await session_end(session, rules), rules)
 
 
 def _check_app_target_fields(scope: Scope, spec: TargetSpec) -> None:
@@ -187,9 +188,13 @@ async def visible_room(principal: Principal, room_id: str) -> Room:
     return await get_room(principal.app_id, room_id)
 
 
-async def visible_session(principal: Principal, conf_num: int) -> Session:
-    """Return a session the caller may see: any of its application's, or its room's."""
+async def visible_session(principal: Principal, conf_num: int, rules: Rules) -> Session:
+    """Return a retained session the caller may see: its application's or room's."""
     session = await get_session(principal.app_id, conf_num)
     if isinstance(principal, ClientPrincipal) and session.room_id != principal.room_id:
         raise Forbidden("an in-session client may only see its own room's sessions")
+    target = session_target(
+        principal, session, await session_end(session, rules), rules
+    )
+    ensure_retained(target, rules.clock.now())
     return session

@@ -70,7 +70,8 @@ async def _joined_document(
 ) -> Snapshot:
     """Read one document a new participant may read, through the loader."""
     target = implied_target(client, scope)
-    return await read_target(client, target, loader=info.context.documents.load)
+    now = info.context.rules.clock.now()
+    return await read_target(client, target, now, loader=info.context.documents.load)
 
 
 def _document_field(scope: Scope, description: str) -> Any:

@@ -33,6 +33,7 @@ async def read(info: Info, target: Target, user_ref: str | None = None) -> Custo
     snapshot = await read_target(
         info.context.principal,
         target,
+        info.context.rules.clock.now(),
         user_ref=user_ref,
         loader=info.context.documents.load,
     )
@@ -147,7 +148,9 @@ class Session:
         ] = None,
     ) -> CustomData:
         """The session's document."""
-        target = session_target(info.context.principal, self.row, self.row.ended_at)
+        rules = info.context.rules
+        ended_at = await session_end(self.row, rules)
+        target = session_target(info.context.principal, self.row, ended_at, rules)
         return await read(info, target, user_ref=user_ref)
 
     @strawberry.field(description="Everyone who joined, in joining order.")
@@ -206,7 +209,8 @@ class Room:
         ] = None,
     ) -> list[Session]:
         """The room's sessions, newest first."""
-        rows = await list_sessions(self.room_id, page_size(first), after)
+        rules = info.context.rules
+        rows = await list_sessions(self.room_id, page_size(first), after, rules)
         return [Session.of(row, self.app_id) for row in rows]
 
     @strawberry.field(description="The live session, if one is live.")

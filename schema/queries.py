@@ -104,7 +104,8 @@ class Query:
     ) -> Session:
         """One session."""
         principal = info.context.principal
-        return Session.of(await visible_session(principal, conf_num), principal.app_id)
+        session = await visible_session(principal, conf_num, info.context.rules)
+        return Session.of(session, principal.app_id)
 
     @strawberry.field(
         description=(

@@ -10,7 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types.nodes import SelectedField, Selection
 
-from models.access import Access, Target, authorize, guard_topics
+from models.access import Access, Target, authorize, ensure_retained, guard_topics
 from models.feeds import EventKind, FeedEvent, FeedRequest, follow
 from models.principals import Author, ClientPrincipal
 from models.tables import Role, Scope
@@ -180,6 +180,7 @@ async def _watch(
     principal = context.principal
     target = await resolve_target(principal, scope, spec, context.rules)
     authorize(principal, Access.READ, target)
+    ensure_retained(target, context.rules.clock.now())
     request = FeedRequest(
         key=target.document,
         guards=guard_topics(principal, target),

@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -351,3 +352,69 @@ def test_serve_refuses_unusable_settings_in_one_line(
     assert done.status == 2
     assert variable in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_purge_dry_run_counts_and_removes_nothing(operator: Operator) -> None:
+    operator.create()
+
+    done = operator.run("purge", "--dry-run", "--json")
+
+    report = json.loads(done.stdout)
+    assert done.status == 0
+    assert report["dry_run"] is True
+    assert set(report["documents"]) == {"APP", "ROOM", "OWNER", "USER", "SESSION"}
+
+
+def test_purge_prints_counts_per_scope(operator: Operator) -> None:
+    operator.create()
+
+    done = operator.run("purge")
+
+    assert done.status == 0
+    for scope in ("APP", "ROOM", "OWNER", "USER", "SESSION"):
+        assert scope in done.stdout
+
+
+def test_purge_with_a_future_now_needs_dry_run(operator: Operator) -> None:
+    done = operator.run("purge", "--now", "2999-01-01T00:00:00Z")
+
+    assert done.status == 2
+    assert "--dry-run" in done.stderr
+
+
+def test_purge_with_a_future_now_and_dry_run_previews(operator: Operator) -> None:
+    done = operator.run("purge", "--now", "2999-01-01", "--dry-run", "--json")
+
+    assert json.loads(done.stdout)["now"].startswith("2999-01-01T00:00:00")
+
+
+def test_purge_refuses_a_now_that_is_not_a_time(operator: Operator) -> None:
+    done = operator.run("purge", "--now", "next tuesday")
+
+    assert done.status == 2
+    assert "ISO 8601" in done.stderr
+
+
+def test_resume_after_the_retention_removes_the_data(operator: Operator) -> None:
+    app = operator.create()
+    database = operator.database
+    with contextlib.closing(sqlite3.connect(database)) as connection, connection:
+        connection.execute(
+            "INSERT INTO documents (app_id, scope, target, data, authors, revision, "
+            "created_at, updated_at) VALUES (?, 'APP', '', '{\"a\":1}', '{}', 1, "
+            "'2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')",
+            (app["app_id"],),
+        )
+    operator.run(
+        "apps", "suspend", app["app_id"], DATASTORE_SUSPENDED_APP_RETENTION_SECONDS="1"
+    )
+    time.sleep(1.1)
+
+    done = operator.run(
+        "apps", "resume", app["app_id"], DATASTORE_SUSPENDED_APP_RETENTION_SECONDS="1"
+    )
+
+    assert done.status == 0
+    assert "removed 1 documents (APP 1)" in done.stdout
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        assert connection.execute("SELECT count(*) FROM documents").fetchone() == (0,)
