@@ -419,3 +419,14 @@ async def test_200_abrupt_disconnects_leave_no_live_subscription(
     )
     session = found["room"]["liveSession"]
     assert session is None or all(p["leftAt"] for p in session["participants"])
+
+
+async def test_subscribing_without_the_addon_is_addon_required(server: Server) -> None:
+    plain = await server.application("plain", addon=False)
+    client = await plain.join(await plain.create_room(), "alice")
+
+    feed = await _session_feed(server, client)
+
+    with pytest.raises(Exception, match="add-on"):
+        await feed.next()
+    await server.listeners(0)
