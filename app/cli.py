@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         command: Command = args.command
         return command(args, settings)
     except SettingsError as exc:

@@ -29,8 +29,9 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.auth import authenticate, authenticate_socket
+from app.pages import graphiql_page
 from app.runtime import Runtime
-from app.sockets import TransportWSHandler
+from app.sockets import LegacyWSHandler, TransportWSHandler
 from models.errors import DataStoreError
 from models.principals import ClientPrincipal, Principal
 from schema.context import Context
@@ -43,6 +44,7 @@ class GraphQLView(GraphQL[Context, None]):
     """The ``/graphql`` endpoint, over HTTP and WebSocket."""
 
     graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, runtime: Runtime) -> None:
         settings = runtime.settings
@@ -94,6 +96,10 @@ class GraphQLView(GraphQL[Context, None]):
         except DataStoreError as exc:
             context.auth_error = exc
         return context
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Serve GraphiQL from the server's own assets (no CDN)."""
+        return graphiql_page()
 
     async def on_ws_connect(self, context: Context) -> UnsetType:
         """Authenticate a socket from its connection_init payload, or refuse it."""

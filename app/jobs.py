@@ -31,13 +31,18 @@ async def run_every(
 class PurgeJob:
     """Removes data past its retention, at an interval."""
 
-    def __init__(self, rules: Rules) -> None:
+    def __init__(
+        self, rules: Rules, record: Callable[[PurgeReport], None] | None = None
+    ) -> None:
         self.rules = rules
+        self.record = record
 
     async def run_once(self) -> PurgeReport:
         """Purge now and log one line saying what went."""
         started = time.perf_counter()
         report = await purge(self.rules)
+        if self.record is not None:
+            self.record(report)
         logger.info(
             "Purge removed %s, in %.2f s",
             describe(report),

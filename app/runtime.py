@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 from app.jobs import PurgeJob, StandingWatcher, run_every
+from app.metrics import Metrics
 from app.settings import Settings, SettingsError
 from app.tokens import (
     MIN_SECRET_LENGTH,
@@ -33,8 +34,9 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.broker = LocalBroker()
         self.rules = settings.rules(self.clock, self.broker)
-        self.schema: DataStoreSchema = build_schema(settings.query_budget)
-        self.purge_job = PurgeJob(self.rules)
+        self.metrics = Metrics(self.broker)
+        self.schema: DataStoreSchema = build_schema(settings.query_budget, self.metrics)
+        self.purge_job = PurgeJob(self.rules, self.metrics.record_purge)
         self.standing_watcher = StandingWatcher(self.rules)
         self._tokens: TokenService | None = None
         self._jobs: list[asyncio.Task[None]] = []

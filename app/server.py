@@ -12,11 +12,14 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from app.graphql_view import GraphQLView
+from app.logs import RequestIds
+from app.metrics import CONTENT_TYPE
 from app.middleware import BodyLimit
+from app.pages import page_routes
 from app.runtime import Runtime
 from app.settings import Settings
 from models.clock import Clock
@@ -42,9 +45,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> JSONResponse:
-        if await ping():
-            return JSONResponse({"status": "ready"})
-        return JSONResponse({"status": "database unreachable"}, status_code=503)
+        checks = {"database": await ping(), "broker": await runtime.broker.ping()}
+        ready = all(checks.values())
+        body = {"status": "ready" if ready else "not ready", **checks}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def metrics(request: Request) -> Response:
+        return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)
 
     graphql = GraphQLView(runtime)
     routes = [
@@ -52,6 +59,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics),
+        *page_routes(runtime),
     ]
     app = Starlette(routes=routes, middleware=_middleware(settings), lifespan=lifespan)
     app.state.runtime = runtime
@@ -60,6 +69,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
 
 def _middleware(settings: Settings) -> list[Middleware]:
     return [
+        # Outermost, so that every line logged for a request (uvicorn's access
+        # line included) carries its id.
+        Middleware(RequestIds),
         # Bearer tokens travel in a header that a cross-site page cannot send
         # without CORS, and Basic credentials are never asked for, so any
         # origin may call without credentials (cookies are never used).

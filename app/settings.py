@@ -40,6 +40,7 @@ class Settings:
     workers: int = 1
     broadcast_url: str | None = None
     log_level: str = "INFO"
+    log_format: str = "text"
     cors_origins: tuple[str, ...] = ("*",)
     token_issuer: str = "video-data-store"
     token_default_ttl_seconds: int = 3600
@@ -57,6 +58,7 @@ class Settings:
     suspended_app_retention_seconds: int = 7 * 24 * 3600
     purge_interval_seconds: float = 600.0
     status_poll_seconds: float = 2.0
+    playground_demo: bool = False
     max_body_bytes: int = 1024 * 1024
     max_document_bytes: int = 64 * 1024
     max_top_level_keys: int = 128
@@ -122,6 +124,8 @@ class Settings:
             value = getattr(self, name)
             if not math.isfinite(value) or value <= 0:
                 raise SettingsError(f"{_variable(name)} must be a number > 0")
+        if self.log_format not in ("text", "json"):
+            raise SettingsError(f"{_variable('log_format')} must be text or json")
         if self.log_level.upper() not in LOG_LEVELS:
             raise SettingsError(
                 f"{_variable('log_level')} must be one of {', '.join(LOG_LEVELS)}"

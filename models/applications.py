@@ -36,6 +36,12 @@ async def find_application(app_id: str) -> Application | None:
         return await Application.get_or_none(id=app_id)
 
 
+async def find_application_named(name: str) -> Application | None:
+    """Return the oldest application registered under this name, if any."""
+    with storage_errors():
+        return await Application.filter(name=name).order_by("created_at").first()
+
+
 async def get_application(app_id: str) -> Application:
     """Return the application with this id, or raise ``NotFound``."""
     app = await find_application(app_id)

@@ -90,16 +90,19 @@ class Listener:
         self.overflowed = False
         self.revoked: DataStoreError | None = None
 
-    def offer(self, message: Message) -> None:
-        """Take a message without ever waiting (called by the broker)."""
+    def offer(self, message: Message) -> bool:
+        """Take a message without ever waiting; tell whether a change was queued."""
+        queued = False
         if isinstance(message, Revoked):
             self.revoked = self.revoked or message.error
         elif len(self._queue) < self.capacity:
             self._queue.append(message)
+            queued = True
         else:
             self._queue.clear()
             self.overflowed = True
         self._wake.set()
+        return queued
 
     async def next(self) -> Published | None:
         """Return the next change; ``None`` if the listener overflowed since the last.
@@ -142,6 +145,29 @@ class Broker(Protocol):
         """How many listeners are registered."""
         ...
 
+    @property
+    def stats(self) -> BrokerStats:
+        """What the broker has carried since it started."""
+        ...
+
+    @property
+    def queued(self) -> int:
+        """Changes waiting in listeners' queues, all together."""
+        ...
+
+    async def ping(self) -> bool:
+        """Tell whether the broker can carry messages now."""
+        ...
+
+
+@dataclass
+class BrokerStats:
+    """Counts of what a broker carried, for the operator's metrics."""
+
+    published: int = 0
+    delivered: int = 0
+    dropped: int = 0
+
 
 class LocalBroker:
     """Fan-out within this process: one registry, one pass per publish."""
@@ -149,11 +175,18 @@ class LocalBroker:
     def __init__(self) -> None:
         self._listeners: dict[str, set[Listener]] = defaultdict(set)
         self._registered: set[Listener] = set()
+        self._stats = BrokerStats()
 
     async def publish(self, topic: str, message: Message) -> None:
         """Offer the message to each listener of the topic."""
-        for listener in tuple(self._listeners.get(topic, ())):
-            listener.offer(message)
+        listeners = tuple(self._listeners.get(topic, ()))
+        if isinstance(message, Published):
+            self._stats.published += 1
+        for listener in listeners:
+            if listener.offer(message):
+                self._stats.delivered += 1
+            elif isinstance(message, Published):
+                self._stats.dropped += 1
 
     def listen(self, topics: Iterable[str], capacity: int) -> Listener:
         """Register a listener on the topics."""
@@ -183,3 +216,17 @@ class LocalBroker:
     def topic_count(self) -> int:
         """How many topics have listeners."""
         return len(self._listeners)
+
+    @property
+    def stats(self) -> BrokerStats:
+        """What the broker has carried since it started."""
+        return self._stats
+
+    @property
+    def queued(self) -> int:
+        """Changes waiting in listeners' queues, all together."""
+        return sum(listener.depth for listener in self._registered)
+
+    async def ping(self) -> bool:
+        """The in-process broker is always there."""
+        return True

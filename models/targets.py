@@ -172,7 +172,12 @@ async def _app_session(
                 f"session {spec.conf_num} is not a session of room {spec.room_id}"
             )
         return session
-    room = await get_room(app.app_id, _required(spec.room_id, "roomId", Scope.SESSION))
+    if spec.room_id is None:
+        raise BadUserInput(
+            "the application must name the session: its confNum, or target.roomId "
+            "for a room's live session"
+        )
+    room = await get_room(app.app_id, spec.room_id)
     live = await live_session(room.id, rules)
     if live is None:
         raise NotFound(

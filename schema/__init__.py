@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from strawberry.schema.config import StrawberryConfig
 
 from schema.context import PerOperationContext
 from schema.errors import DataStoreSchema, ErrorCodes
 from schema.mutations import Mutation
+from schema.observability import Observed, Observer
 from schema.queries import Query
 from schema.query_limits import QueryBudget, QueryLimits
 from schema.subscriptions import Subscription
 
 
-def build_schema(budget: QueryBudget | None = None) -> DataStoreSchema:
-    """Return the API's schema, parsing and validating within ``budget``."""
+def build_schema(
+    budget: QueryBudget | None = None, observer: Observer | None = None
+) -> DataStoreSchema:
+    """Return the API's schema, within ``budget``, reporting to ``observer``."""
     limits = budget or QueryBudget()
+    extensions: list[Any] = [PerOperationContext]
+    if observer is not None:
+        # Before ErrorCodes, so that it sees the errors with their codes.
+        extensions.append(lambda: Observed(observer))
+    extensions += [ErrorCodes, lambda: QueryLimits(limits)]
     return DataStoreSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[PerOperationContext, ErrorCodes, lambda: QueryLimits(limits)],
+        extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=False),
     )

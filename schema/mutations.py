@@ -58,11 +58,11 @@ class LeftRoom:
 class ScopeRevisions:
     """Each scope's revision when the client joined."""
 
-    app: int
-    room: int
-    owner: int
-    user: int
-    session: int
+    app: int = strawberry.field(description="The APP document's revision.")
+    room: int = strawberry.field(description="The ROOM document's revision.")
+    owner: int = strawberry.field(description="The OWNER document's revision.")
+    user: int = strawberry.field(description="The USER document's revision.")
+    session: int = strawberry.field(description="The SESSION document's revision.")
 
 
 async def _joined_document(
@@ -134,12 +134,19 @@ class JoinResult:
     )
 
 
-@strawberry.type
+@strawberry.type(description="Writes: rooms, tokens, joining and leaving, custom data.")
 class Mutation:
     """Writes."""
 
     @strawberry.mutation(description="Create a room (application only).")
-    async def create_room(self, info: Info, input: CreateRoomInput) -> Room:
+    async def create_room(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateRoomInput,
+            strawberry.argument(description="The room's name and owner."),
+        ],
+    ) -> Room:
         """Create a room."""
         app = info.context.application
         now = info.context.rules.clock.now()
@@ -163,7 +170,16 @@ class Mutation:
         return DeletedRoom(room_id=strawberry.ID(room.id), deleted_at=room.deleted_at)
 
     @strawberry.mutation(description="Make a join token (application only).")
-    async def create_token(self, info: Info, input: CreateTokenInput) -> JoinToken:
+    async def create_token(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateTokenInput,
+            strawberry.argument(
+                description="Who may join which room, and for how long."
+            ),
+        ],
+    ) -> JoinToken:
         """Make a join token."""
         app = info.context.application
         room = await get_room(app.app_id, str(input.room_id))

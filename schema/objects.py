@@ -87,15 +87,20 @@ class Participant:
     app_id: strawberry.Private[str]
 
     @classmethod
-    def of(cls, row: tables.Participant, app_id: str) -> Participant:
-        """Return a participant row as a GraphQL object."""
+    def of(cls, row: tables.Participant, app_id: str, now: datetime) -> Participant:
+        """Return a participant row as a GraphQL object.
+
+        A participant that never left is gone once its token has expired;
+        that is when it left.
+        """
+        expired = row.expires_at if row.expires_at <= now else None
         return cls(
             client_id=row.client_id,
             user_ref=row.user_ref,
             name=row.name,
             role=row.role,
             joined_at=row.joined_at,
-            left_at=row.left_at,
+            left_at=row.left_at or expired,
             app_id=app_id,
         )
 
@@ -157,7 +162,8 @@ class Session:
     async def participants(self, info: Info) -> list[Participant]:
         """Everyone who joined the session."""
         rows = await list_participants(self.conf_num)
-        return [Participant.of(row, self.app_id) for row in rows]
+        now = info.context.rules.clock.now()
+        return [Participant.of(row, self.app_id, now) for row in rows]
 
     @strawberry.field(description="The room the session is held in.")
     async def room(self, info: Info) -> Room:

@@ -40,7 +40,7 @@ class Viewer:
     conf_num: int | None = strawberry.field(description="A client's session.")
 
 
-@strawberry.type
+@strawberry.type(description="Reads: who the caller is, the object tree, custom data.")
 class Query:
     """Reads."""
 

@@ -120,7 +120,7 @@ IncludeSnapshot = Annotated[
 ]
 
 
-@strawberry.type
+@strawberry.type(description="Live changes of documents, over graphql-transport-ws.")
 class Subscription:
     """Live changes."""
 

@@ -59,7 +59,9 @@ async def test_browser_client_joins_and_follows_the_session(
         ("CHANGE", 2),
         ("CHANGE", 3),
     ]
-    assert events[-1]["data"] == {"poll": {"votes": {"host": "pizza", "guest": "soup"}}}
+    expected = {"poll": {"votes": {"host": "pizza", "guest": "soup"}}}
+    assert events[-1]["data"] == expected
+    assert lines[-1]["document"] == expected  # the copy kept from the patches
     assert browser.returncode == 0
 
 

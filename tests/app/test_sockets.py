@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 
 import pytest
 
@@ -385,3 +386,122 @@ async def test_a_socket_message_over_the_body_limit_closes_with_1009(
 
     assert await socket.close_code() == 1009
     assert (await alice.get("ROOM"))["revision"] == 0
+
+
+# Found by a break-it trial of live changes
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        [1],
+        "x",
+        {"id": "z", "type": "subscribe", "payload": None},
+        {"id": "z", "type": "subscribe", "payload": {"query": 5}},
+        {
+            "id": "z",
+            "type": "subscribe",
+            "payload": {"query": "{ viewer { kind } }", "variables": [1]},
+        },
+        {
+            "id": "z",
+            "type": "subscribe",
+            "payload": {"query": "{ viewer { kind } }", "operationName": 7},
+        },
+        {"id": 1, "type": "subscribe", "payload": {"query": "{ viewer { kind } }"}},
+    ],
+    ids=[
+        "array",
+        "string",
+        "null-payload",
+        "number-query",
+        "array-variables",
+        "number-operation-name",
+        "number-id",
+    ],
+)
+async def test_json_that_is_not_a_protocol_message_closes_with_4400(
+    server: Server,
+    alice: ClientCaller,
+    message: object,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    socket = await _connected(server, alice.authorization)
+
+    await socket.send(json.dumps(message))
+
+    assert await socket.close_code() == 4400
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.settings(max_subscriptions_per_connection=2)
+async def test_too_many_operations_on_a_socket_are_refused_with_a_code(
+    server: Server, alice: ClientCaller
+) -> None:
+    socket = await _connected(server, alice.authorization)
+    for operation_id in ("1", "2"):
+        await socket.send(_subscribe(operation_id))
+    await server.listeners(2)
+
+    await socket.send(_subscribe("3"))
+
+    refusal = await socket.receive()
+    assert (refusal["id"], refusal["type"]) == ("3", "error")
+    assert refusal["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_client_gone_while_events_are_sent_is_not_a_server_error(
+    server: Server, alice: ClientCaller, caplog: pytest.LogCaptureFixture
+) -> None:
+    stalled = await server.socket(slow=True)
+    await stalled.init(alice.authorization)
+    query = "subscription { sessionDataChanged { revision data } }"
+    await stalled.send({"id": "s", "type": "subscribe", "payload": {"query": query}})
+    await server.listeners(1)
+    for n in range(120):  # more than the socket's buffers hold
+        await alice.set("SESSION", {"n": n, "pad": f"{n:x}" * 12_000})
+
+    stalled.abort()
+
+    await server.listeners(0)
+    await asyncio.sleep(0.2)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.settings(ws_legacy_protocol=True)
+async def test_legacy_protocol_refuses_bad_credentials_with_4403(
+    server: Server,
+) -> None:
+    socket = await server.socket(protocol="graphql-ws")
+
+    await socket.send(
+        {"type": "connection_init", "payload": {"Authorization": "Bearer nope"}}
+    )
+
+    assert await socket.close_code() == 4403
+
+
+@pytest.mark.settings(ws_legacy_protocol=True)
+async def test_legacy_protocol_socket_that_joined_leaves_when_it_closes(
+    server: Server, app: AppCaller, room: str
+) -> None:
+    token = await app.token(room, "alice")
+    socket = await server.socket(protocol="graphql-ws")
+    await socket.send(
+        {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+    )
+    await socket.receive()  # connection_ack
+    await socket.send({"id": "1", "type": "start", "payload": {"query": FEED}})
+    await server.listeners(1)
+
+    await socket.close()
+
+    query = (
+        "query($r: ID!) { room(roomId: $r) { sessions { participants { leftAt } } } }"
+    )
+    async with asyncio.timeout(5):
+        while True:
+            found = await app.run(query, r=room)
+            if found["room"]["sessions"][0]["participants"][0]["leftAt"]:
+                break
+            await asyncio.sleep(0.05)

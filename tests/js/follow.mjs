@@ -1,5 +1,6 @@
 // Follows a session's document with the npm graphql-ws client, the way a
-// browser app would, and prints one JSON line per event it receives.
+// browser app would (the README's example): it keeps its own copy of the
+// document, and prints one JSON line per event with the copy after it.
 //
 //   node follow.mjs WS_URL TOKEN COUNT
 //
@@ -26,14 +27,32 @@ const client = createClient({
   on: { connected: () => console.log(JSON.stringify({ connected: true })) },
 });
 
+// RFC 7386, as in the README: the client keeps its own copy of the document.
+const mergePatch = (target, patch) => {
+  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
+  const result =
+    target && typeof target === "object" && !Array.isArray(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else result[key] = mergePatch(result[key], value);
+  }
+  return result;
+};
+
 let received = 0;
+let document = {};
 try {
   await new Promise((resolve, reject) => {
     client.subscribe(
       { query },
       {
         next: (result) => {
-          console.log(JSON.stringify(result));
+          const event = result.data?.sessionDataChanged;
+          if (event) {
+            document =
+              event.kind === "SNAPSHOT" ? event.data : mergePatch(document, event.patch);
+          }
+          console.log(JSON.stringify({ ...result, document }));
           received += 1;
           if (received >= Number(count)) resolve();
         },

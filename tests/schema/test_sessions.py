@@ -291,3 +291,18 @@ async def test_participant_whose_token_expires_is_gone(
 
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
     assert again.who.conf_num > alice.who.conf_num
+
+
+async def test_a_participant_whose_token_expired_shows_when_it_left(
+    app: AppCaller, room: str, clock: ManualClock
+) -> None:
+    token = await app.token(room, "alice", ttlSeconds=60)
+    alice = await app._server.join(token)
+    clock.advance(61)
+
+    found = await app.run(
+        "query($c: Int!) { session(confNum: $c) { participants { leftAt } } }",
+        c=alice.who.conf_num,
+    )
+
+    assert found["session"]["participants"][0]["leftAt"] is not None
