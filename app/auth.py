@@ -14,18 +14,17 @@ from functools import partial
 
 from app.keys import hash_key, new_key, verify_key
 from app.tokens import TokenService
-from models.applications import find_application
+from models.applications import application_credentials
 from models.errors import Unauthenticated
 from models.principals import (
     ApplicationPrincipal,
-    AppStatus,
     ClientPrincipal,
     Principal,
     client_principal,
+    load_client,
 )
 from models.rooms import join_room
 from models.rules import Rules
-from models.sessions import active_participant
 from schema.context import Authenticator
 
 WRONG_KEY = "unknown application or wrong key"
@@ -56,14 +55,13 @@ async def _application(credentials: str) -> ApplicationPrincipal:
             "Basic credentials must be base64 of app_id:app_key"
         ) from None
     app_id, separator, key = decoded.partition(":")
-    app = await find_application(app_id) if separator else None
+    app = await application_credentials(app_id) if separator else None
     # An unknown application is checked against a stand-in hash, so that it
     # takes as long as a wrong key and the answer does not tell them apart.
     if not verify_key(key, app.key_hash if app else STAND_IN_HASH) or app is None:
         raise Unauthenticated(WRONG_KEY)
-    status = AppStatus.of(app)
-    status.ensure_active()
-    return ApplicationPrincipal(status, app.name)
+    app.status.ensure_active()
+    return ApplicationPrincipal(app.status, app.name)
 
 
 async def _client(token: str, tokens: TokenService) -> ClientPrincipal:
@@ -71,10 +69,7 @@ async def _client(token: str, tokens: TokenService) -> ClientPrincipal:
 
 
 async def _participant(client_id: str, tokens: TokenService) -> ClientPrincipal:
-    participant = await active_participant(client_id)
-    principal = client_principal(participant, participant.expires_at + tokens.leeway)
-    principal.status.ensure_active()
-    return principal
+    return await load_client(client_id, tokens.leeway)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -128,6 +129,19 @@ class GraphQLView(GraphQL[Context, None]):
         if result.errors:
             result.errors = [present(error) for error in result.errors]
         return await super().process_result(request, result)
+
+    def encode_json(self, data: object) -> str | bytes:
+        """Encode a response with orjson, or the standard encoder where it cannot.
+
+        orjson refuses integers beyond 64 bits (documents may hold them) and
+        lone surrogates; the standard encoder writes both. The result is text:
+        Strawberry sends bytes over a WebSocket as a binary frame, which the
+        protocol's clients do not read.
+        """
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:
+            return json.dumps(data, separators=(",", ":"))
 
     def decode_json(self, data: str | bytes) -> object:
         """Parse strict JSON (RFC 8259): no NaN or Infinity, bounded nesting."""

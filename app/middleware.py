@@ -32,7 +32,6 @@ class BodyLimit:
             await self._refuse(scope, receive, send)
             return
         received = 0
-        response_started = False
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -42,18 +41,11 @@ class BodyLimit:
                 raise BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            response_started = (
-                response_started or message["type"] == "http.response.start"
-            )
-            await send(message)
-
+        # Every route that reads a body reads all of it before it answers, so
+        # no response has started when the body turns out too large.
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, send)
         except BodyTooLarge:
-            if response_started:
-                raise
             await self._refuse(scope, receive, send)
 
     def _declared_length(self, scope: Scope) -> int:

@@ -60,6 +60,7 @@ class Settings:
     status_poll_seconds: float = 2.0
     playground_demo: bool = False
     max_body_bytes: int = 1024 * 1024
+    http_keep_alive_seconds: int = 5
     max_document_bytes: int = 64 * 1024
     max_top_level_keys: int = 128
     max_depth: int = 16
@@ -87,6 +88,7 @@ class Settings:
             "token_default_ttl_seconds",
             "token_max_ttl_seconds",
             "max_body_bytes",
+            "http_keep_alive_seconds",
             "max_document_bytes",
             "max_top_level_keys",
             "max_depth",

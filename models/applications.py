@@ -10,6 +10,7 @@ from models.database import storage_errors, write_transaction
 from models.errors import NotFound
 from models.names import check_name, could_be_id, new_id
 from models.principals import AppStatus
+from models.sql import fetch
 from models.tables import Application
 
 
@@ -40,6 +41,33 @@ async def find_application_named(name: str) -> Application | None:
     """Return the oldest application registered under this name, if any."""
     with storage_errors():
         return await Application.filter(name=name).order_by("created_at").first()
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What authenticating an application server needs to know of it."""
+
+    status: AppStatus
+    name: str
+    key_hash: str
+
+
+async def application_credentials(app_id: str) -> Credentials | None:
+    """Return an application's standing and key hash, in one fixed query."""
+    if not could_be_id(app_id):
+        return None
+    rows = await fetch(
+        "SELECT id, name, key_hash, suspended_at, addon_enabled "
+        "FROM applications WHERE id = ?",
+        app_id,
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    status = AppStatus(
+        row["id"], row["suspended_at"] is not None, bool(row["addon_enabled"])
+    )
+    return Credentials(status, row["name"], row["key_hash"])
 
 
 async def get_application(app_id: str) -> Application:

@@ -28,7 +28,7 @@ from models.rooms import get_room
 from models.rules import Rules
 from models.sessions import last_session, list_sessions, live_session, session_end
 from models.tables import Scope, Session
-from models.targets import TargetSpec, resolve_target, session_target
+from models.targets import TargetSpec, implied_target, resolve_target, session_target
 
 Loader = Callable[[DocumentKey], Awaitable[Snapshot]]
 T = TypeVar("T")
@@ -161,6 +161,12 @@ async def _read_sessions(
     principal: Principal, request: ReadRequest, rules: Rules, loader: Loader
 ) -> ReadResult:
     room_id = await _selected_room(principal, request.target)
+    if request.session is SessionSelector.CURRENT and isinstance(
+        principal, ClientPrincipal
+    ):
+        # A client's credentials were just checked: it is in its room's one
+        # live session, so that is the current one.
+        return await _read_own_session(principal, request, rules, loader)
     if request.session is SessionSelector.ALL:
         return await _read_all_sessions(principal, room_id, request, rules, loader)
     if request.session is SessionSelector.LAST:
@@ -175,6 +181,16 @@ async def _read_sessions(
     if found is None:
         return ReadResult(None)
     return ReadResult(found.snapshot, conf_num=found.conf_num)
+
+
+async def _read_own_session(
+    client: ClientPrincipal, request: ReadRequest, rules: Rules, loader: Loader
+) -> ReadResult:
+    target = implied_target(client, Scope.SESSION)
+    snapshot = await read_target(
+        client, target, rules.clock.now(), user_ref=request.user_ref, loader=loader
+    )
+    return ReadResult(snapshot, conf_num=client.conf_num)
 
 
 async def _selected_room(principal: Principal, spec: TargetSpec) -> str:

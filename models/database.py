@@ -17,6 +17,7 @@ from tortoise.exceptions import BaseORMException, ConfigurationError
 from tortoise.migrations.executor import MigrationExecutor
 from tortoise.transactions import in_transaction
 
+from models import sql
 from models.errors import StorageError
 
 logger = logging.getLogger(__name__)
@@ -88,6 +89,8 @@ async def open_database(url: str) -> TortoiseContext:
     # context must be reachable from all of them, not only through a contextvar.
     context = await Tortoise.init(config=config, _enable_global_fallback=True)
     await migrate(config)
+    path = sqlite_path(url)
+    sql.use(CONNECTION, None if path is None or str(path) == ":memory:" else path)
     return context
 
 
@@ -99,6 +102,7 @@ async def migrate(config: dict[str, Any]) -> None:
 
 async def close_database() -> None:
     """Close every connection, so that aiosqlite's threads let the process exit."""
+    sql.stop_local_reads()
     await Tortoise.close_connections()
 
 

@@ -8,9 +8,16 @@ to its very next request.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from models.errors import AddonRequired, AppSuspended, DataStoreError
+from models.errors import (
+    AddonRequired,
+    AppSuspended,
+    DataStoreError,
+    SessionEnded,
+    Unauthenticated,
+)
+from models.sql import fetch, moment
 from models.tables import Application, Participant, Role
 
 
@@ -141,3 +148,47 @@ class Author:
                 principal.client_id, principal.user_ref, principal.name, principal.role
             )
         return cls()
+
+
+_CLIENT = """
+SELECT p.client_id, p.user_ref, p.name, p.role, p.left_at, p.expires_at,
+       s.conf_num, s.ended_at, r.id AS room_id, r.owner_ref,
+       a.id AS app_id, a.suspended_at, a.addon_enabled
+FROM participants p
+JOIN sessions s ON s.conf_num = p.session_id
+JOIN rooms r ON r.id = s.room_id
+JOIN applications a ON a.id = r.app_id
+WHERE p.client_id = ?
+"""
+
+
+async def load_client(client_id: str, leeway: timedelta) -> ClientPrincipal:
+    """Return the principal of a participant still in its session, in one query.
+
+    Its credentials stay valid until its token's expiry plus ``leeway``.
+    """
+    rows = await fetch(_CLIENT, client_id)
+    if not rows:
+        raise Unauthenticated(f"there is no participant {client_id}")
+    row = rows[0]
+    if row["ended_at"] is not None:
+        raise SessionEnded(f"session {row['conf_num']} has ended: join the room again")
+    if row["left_at"] is not None:
+        raise Unauthenticated("this participant has left the room: join it again")
+    status = AppStatus(
+        row["app_id"], row["suspended_at"] is not None, bool(row["addon_enabled"])
+    )
+    status.ensure_active()
+    expires_at = moment(row["expires_at"])
+    assert expires_at is not None
+    return ClientPrincipal(
+        status=status,
+        room_id=row["room_id"],
+        owner_ref=row["owner_ref"],
+        conf_num=int(row["conf_num"]),
+        client_id=row["client_id"],
+        user_ref=row["user_ref"],
+        name=row["name"],
+        role=Role(row["role"]),
+        valid_until=expires_at + leeway,
+    )

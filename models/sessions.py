@@ -79,23 +79,6 @@ async def get_session(app_id: str, conf_num: int) -> Session:
     return session
 
 
-async def active_participant(client_id: str) -> Participant:
-    """Return a participant that is still in its session, with session, room and app."""
-    with storage_errors():
-        participant = await Participant.get_or_none(client_id=client_id).select_related(
-            "session__room__app"
-        )
-    if participant is None:
-        raise Unauthenticated(f"there is no participant {client_id}")
-    if participant.session.ended_at is not None:
-        raise SessionEnded(
-            f"session {participant.session.conf_num} has ended: join the room again"
-        )
-    if participant.left_at is not None:
-        raise Unauthenticated("this participant has left the room: join it again")
-    return participant
-
-
 async def list_participants(conf_num: int) -> list[Participant]:
     """Return every participant that joined the session, in joining order."""
     with storage_errors():

@@ -8,7 +8,7 @@ imports ``app``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -85,9 +85,7 @@ class Context:
     # Raised at the first use of the caller when the credentials were bad,
     # so that operations that need no caller (joinRoom) still run.
     auth_error: DataStoreError | None = None
-    documents: DataLoader[DocumentKey, Snapshot] = field(
-        default_factory=_document_loader
-    )
+    _documents: DataLoader[DocumentKey, Snapshot] | None = None
     # WebSocket only: the connection_init payload (set by Strawberry), how to
     # prove the caller again for each operation, and the participant the
     # socket itself created by joining (it leaves when the socket closes).
@@ -95,9 +93,16 @@ class Context:
     reauthenticate: Authenticator | None = None
     joined_client_id: str | None = None
 
+    @property
+    def documents(self) -> DataLoader[DocumentKey, Snapshot]:
+        """The operation's document loader (made when a field first needs it)."""
+        if self._documents is None:
+            self._documents = _document_loader()
+        return self._documents
+
     async def for_operation(self) -> Context:
         """Return the context of one operation on this connection."""
-        operation = replace(self, documents=_document_loader())
+        operation = replace(self, _documents=None)
         if self.reauthenticate is not None:
             try:
                 operation.become(await self.reauthenticate())
@@ -152,5 +157,6 @@ class PerOperationContext(SchemaExtension):
     async def on_operation(self) -> AsyncIterator[None]:
         """Swap in the operation's context before anything reads it."""
         connection: Context = self.execution_context.context
-        self.execution_context.context = await connection.for_operation()
+        if connection.reauthenticate is not None:  # a WebSocket's operation
+            self.execution_context.context = await connection.for_operation()
         yield

@@ -160,7 +160,7 @@ class Query:
             first=first,
             after=after,
         )
-        found = await read_custom_data(
-            principal, request, info.context.rules, info.context.documents.load
-        )
+        # One root field reads one document: it reads directly, without the
+        # loader's extra turn of the event loop (nested fields batch instead).
+        found = await read_custom_data(principal, request, info.context.rules)
         return CustomDataResult.of_read(principal, scope, found)

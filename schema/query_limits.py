@@ -127,7 +127,9 @@ class _Count(Visitor):
         self.fields += 1
 
 
+@lru_cache(maxsize=CACHE_SIZE)
 def _count(document: DocumentNode) -> _Count:
+    """Count a document once: parsed documents are cached and never change."""
     count = _Count()
     visit(document, count)
     return count

@@ -31,7 +31,11 @@ def database_url(tmp_path: Path) -> str:
 @pytest.fixture
 def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
     """The server's settings for this test, changed by ``@pytest.mark.settings(…)``."""
-    base = Settings(database_url=database_url, secret=SECRET)
+    # Test clients keep connections idle for a while (a hundred of them join
+    # one by one, then write at once); a long keep-alive keeps them usable.
+    base = Settings(
+        database_url=database_url, secret=SECRET, http_keep_alive_seconds=120
+    )
     marker = request.node.get_closest_marker("settings")
     return base.replace(**marker.kwargs) if marker else base
 

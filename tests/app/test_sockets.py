@@ -505,3 +505,14 @@ async def test_legacy_protocol_socket_that_joined_leaves_when_it_closes(
             if found["room"]["sessions"][0]["participants"][0]["leftAt"]:
                 break
             await asyncio.sleep(0.05)
+
+
+async def test_messages_are_text_frames(server: Server, alice: ClientCaller) -> None:
+    socket = await server.socket()
+    await socket.send(
+        {"type": "connection_init", "payload": {"Authorization": alice.authorization}}
+    )
+
+    frame = await socket.connection.recv()
+
+    assert isinstance(frame, str)
