@@ -103,15 +103,7 @@ async def authenticate_socket(
 
 async def _join(token: str, tokens: TokenService, rules: Rules) -> SocketCaller:
     claims = tokens.read_join(token)
-    participant = await join_room(
-        claims.app_id,
-        claims.room_id,
-        claims.user_ref,
-        claims.name,
-        claims.role,
-        claims.expires_at,
-        rules,
-    )
+    participant = await join_room(claims, rules)
     client_id = participant.client_id
     principal = client_principal(participant, participant.expires_at + tokens.leeway)
     return SocketCaller(principal, partial(_participant, client_id, tokens), client_id)

@@ -22,9 +22,9 @@ from starlette.staticfiles import StaticFiles
 from app.keys import hash_key, new_key
 from app.runtime import Runtime
 from models.applications import create_application, find_application_named
+from models.principals import JoinClaims
 from models.rooms import create_room
 from models.tables import Role
-from schema.context import JoinClaims
 
 logger = logging.getLogger(__name__)
 

@@ -100,6 +100,9 @@ def uvicorn_config(
         # A WebSocket message may be as large as an HTTP body, no larger;
         # past it uvicorn closes the socket with 1009 (message too big).
         "ws_max_size": settings.max_body_bytes,
+        # Deflate costs CPU per message per subscriber and saves little on
+        # small JSON events; a fan-out to many sockets pays it many times.
+        "ws_per_message_deflate": settings.ws_compression,
         # An idle keep-alive connection is closed after this long; a client
         # that sends on it at that very moment sees the connection reset.
         "timeout_keep_alive": settings.http_keep_alive_seconds,

@@ -50,6 +50,7 @@ class Settings:
     ws_ping_interval_seconds: float = 15.0
     ws_init_timeout_seconds: float = 10.0
     ws_legacy_protocol: bool = False
+    ws_compression: bool = False
     max_subscriptions_per_connection: int = 100
     subscriber_queue_size: int = 256
     change_log_max_entries: int = 1000

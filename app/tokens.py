@@ -27,8 +27,9 @@ import jwt
 from app.settings import SettingsError
 from models.clock import Clock
 from models.errors import BadUserInput, Unauthenticated
+from models.principals import JoinClaims
 from models.tables import Role
-from schema.context import IssuedToken, JoinClaims
+from schema.context import IssuedToken
 
 logger = logging.getLogger(__name__)
 

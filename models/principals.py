@@ -112,6 +112,18 @@ def client_principal(
 
 
 @dataclass(frozen=True)
+class JoinClaims:
+    """What a join token lets its bearer do: join one room as one user."""
+
+    app_id: str
+    room_id: str
+    user_ref: str
+    name: str
+    role: Role
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class Author:
     """Who made a write, as remembered beside each top-level key."""
 

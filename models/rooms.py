@@ -10,10 +10,10 @@ from models.changes import forget_changes
 from models.database import storage_errors, write_transaction
 from models.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
 from models.names import MAX_ID_LENGTH, check_name, check_ref, could_be_id, new_id
-from models.principals import AppStatus
+from models.principals import AppStatus, JoinClaims
 from models.rules import Rules
 from models.sessions import end_live_session, join, publish_session_end
-from models.tables import Document, Participant, Role, Room, Scope
+from models.tables import Document, Participant, Room, Scope
 
 
 async def create_room(app_id: str, name: str, owner_ref: str, now: datetime) -> Room:
@@ -30,22 +30,16 @@ async def create_room(app_id: str, name: str, owner_ref: str, now: datetime) -> 
         )
 
 
-async def join_room(
-    app_id: str,
-    room_id: str,
-    user_ref: str,
-    name: str,
-    role: Role,
-    expires_at: datetime,
-    rules: Rules,
-) -> Participant:
+async def join_room(claims: JoinClaims, rules: Rules) -> Participant:
     """Join a room as a new participant, loaded with its session, room and app."""
-    app = await find_application(app_id)
+    app = await find_application(claims.app_id)
     if app is None:
         raise Unauthenticated("the join token's application does not exist")
     AppStatus.of(app).ensure_active()
-    room = await get_room(app.id, room_id)
-    participant = await join(room, user_ref, name, role, expires_at, rules)
+    room = await get_room(app.id, claims.room_id)
+    participant = await join(
+        room, claims.user_ref, claims.name, claims.role, claims.expires_at, rules
+    )
     room.app = app
     participant.session.room = room
     return participant

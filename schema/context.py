@@ -18,21 +18,13 @@ from strawberry.types import Info as StrawberryInfo
 
 from models.documents import DocumentKey, Snapshot, read_documents
 from models.errors import DataStoreError, Forbidden, Unauthenticated
-from models.principals import ApplicationPrincipal, ClientPrincipal, Principal
+from models.principals import (
+    ApplicationPrincipal,
+    ClientPrincipal,
+    JoinClaims,
+    Principal,
+)
 from models.rules import Rules
-from models.tables import Role
-
-
-@dataclass(frozen=True)
-class JoinClaims:
-    """What a join token lets its bearer do: join one room as one user."""
-
-    app_id: str
-    room_id: str
-    user_ref: str
-    name: str
-    role: Role
-    expires_at: datetime
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ from strawberry.scalars import JSON
 from models.custom_data import read_target, write_custom_data
 from models.documents import Change, Remove, Snapshot, WriteMode, change_for
 from models.names import check_name, check_ref
-from models.principals import ClientPrincipal, client_principal
+from models.principals import ClientPrincipal, JoinClaims, client_principal
 from models.rooms import create_room, delete_room, get_room, join_room
 from models.sessions import end_session, get_session, leave
 from models.tables import Scope
 from models.targets import implied_target
-from schema.context import Info, JoinClaims
+from schema.context import Info
 from schema.data import CustomDataResult
 from schema.inputs import CreateRoomInput, CreateTokenInput, TargetInput
 from schema.objects import Room, Session
@@ -222,15 +222,7 @@ class Mutation:
         """Join a room."""
         context = info.context
         claims = context.tokens.read_join(token)
-        participant = await join_room(
-            claims.app_id,
-            claims.room_id,
-            claims.user_ref,
-            claims.name,
-            claims.role,
-            claims.expires_at,
-            context.rules,
-        )
+        participant = await join_room(claims, context.rules)
         client = client_principal(participant)
         context.become(client)
         issued = context.tokens.issue_connection(client.client_id, claims.expires_at)

@@ -31,8 +31,8 @@ from app.tokens import (
 )
 from models.clock import ManualClock
 from models.errors import BadUserInput, Unauthenticated
+from models.principals import JoinClaims
 from models.tables import Role
-from schema.context import JoinClaims
 from tests.conftest import SECRET
 from tests.support import JOIN, AppCaller, Server, running
 

@@ -160,7 +160,7 @@ async def test_resume_after_50_missed_writes_delivers_each_once_in_order(
 async def test_resume_past_the_change_log_starts_with_a_snapshot(
     server: Server, alice: ClientCaller
 ) -> None:
-    for n in range(20):
+    for n in range(70):  # the log is pruned at revision 64, down to the last 5
         await alice.set("SESSION", {"n": n})
 
     feed = await server.subscribe(
@@ -170,8 +170,8 @@ async def test_resume_past_the_change_log_starts_with_a_snapshot(
     first = await feed.next()
     assert (first["kind"], first["revision"], first["data"]) == (
         "SNAPSHOT",
-        20,
-        {"n": 19},
+        70,
+        {"n": 69},
     )
 
 
