@@ -21,8 +21,8 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from models.errors import DataStoreError
 
@@ -63,10 +63,16 @@ def participant_topic(client_id: str) -> str:
 
 @dataclass(frozen=True)
 class Published:
-    """A change of a document, as published after its write committed."""
+    """A change of a document, as published after its write committed.
+
+    One instance reaches every listener of the topic, so ``shared`` is where
+    its readers keep what they would otherwise each work out alike (the
+    document after the change, the change as the API describes it).
+    """
 
     key: DocumentKey
     change: ChangeRecord
+    shared: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

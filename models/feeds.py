@@ -30,6 +30,9 @@ from models.rules import Rules
 
 JSONObject = dict[str, Any]
 
+# The key of the document after a change in Published.shared.
+_MERGED = "feeds.merged"
+
 
 class EventKind(StrEnum):
     """What a feed event carries: one change, or the whole document."""
@@ -48,6 +51,8 @@ class FeedEvent:
     change: ChangeRecord | None = None
     # The whole document at this revision, when the feed knows it (see follow).
     data: JSONObject | None = None
+    # For a change heard live: what every reader of it may share (Published.shared).
+    shared: dict[Any, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,7 @@ class _Feed:
         if change.revision <= self.last:
             return []
         if change.revision == self.last + 1:
-            return [self._change(change)]
+            return [self._change(change, published.shared)]
         missing = await self._missing(change.revision)
         if missing is None:
             return [self._snapshot(await read_document(self.request.key))]
@@ -145,13 +150,36 @@ class _Feed:
             EventKind.SNAPSHOT, snapshot.key, snapshot.revision, data=snapshot.data
         )
 
-    def _change(self, change: ChangeRecord) -> FeedEvent:
+    def _change(
+        self, change: ChangeRecord, shared: dict[Any, Any] | None = None
+    ) -> FeedEvent:
         self.last = change.revision
         if self.document is not None:
-            self.document = merge_patch(self.document, change.patch)
+            self.document = _merged(self.document, change, shared)
         return FeedEvent(
-            EventKind.CHANGE, self.request.key, change.revision, change, self.document
+            EventKind.CHANGE,
+            self.request.key,
+            change.revision,
+            change,
+            self.document,
+            shared,
         )
+
+
+def _merged(
+    document: JSONObject, change: ChangeRecord, shared: dict[Any, Any] | None
+) -> JSONObject:
+    """The document after the change, merged once for all readers of a publish.
+
+    Every reader's copy before a change is the document at the revision before
+    it, so the first reader's merge serves the rest.
+    """
+    if shared is None:
+        return merge_patch(document, change.patch)
+    merged: JSONObject | None = shared.get(_MERGED)
+    if merged is None:
+        merged = shared[_MERGED] = merge_patch(document, change.patch)
+    return merged
 
 
 def _with_data(event: FeedEvent, data: JSONObject) -> FeedEvent:

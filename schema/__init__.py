@@ -8,6 +8,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from schema.context import PerOperationContext
 from schema.errors import DataStoreSchema, ErrorCodes
+from schema.execution import FanOutExecutor
 from schema.mutations import Mutation
 from schema.observability import Observed, Observer
 from schema.queries import Query
@@ -31,4 +32,5 @@ def build_schema(
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=False),
+        execution_context_class=FanOutExecutor,
     )

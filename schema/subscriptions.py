@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -78,6 +78,9 @@ class DataChange:
     )
     author: ChangeAuthor | None = strawberry.field(description="CHANGE: who wrote.")
     at: datetime | None = strawberry.field(description="CHANGE: when.")
+    # Set when every subscriber of a change receives this one object: the
+    # executor then keeps its results here (see schema.execution).
+    shared_results: strawberry.Private[dict[Any, Any] | None] = None
 
     @classmethod
     def of(cls, event: FeedEvent, target: Target) -> DataChange:
@@ -192,7 +195,25 @@ async def _watch(
         with_data=_selects(info, "data"),
     )
     async for event in follow(request, context.rules):
-        yield DataChange.of(event, target)
+        yield _describe(event, target)
+
+
+def _describe(event: FeedEvent, target: Target) -> DataChange:
+    """Describe an event, once for all the subscribers of a change heard live."""
+    if event.shared is None:
+        return DataChange.of(event, target)
+    # Every reader of one published change follows the same document, so the
+    # same target; only whether it keeps the document differs.
+    key = (_DESCRIBED, event.data is not None)
+    described: DataChange | None = event.shared.get(key)
+    if described is None:
+        described = event.shared[key] = DataChange.of(event, target)
+        described.shared_results = {}
+    return described
+
+
+# The key of a change's description in FeedEvent.shared.
+_DESCRIBED = "subscriptions.described"
 
 
 def _selects(info: Info, name: str) -> bool:

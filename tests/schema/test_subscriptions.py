@@ -6,8 +6,10 @@ Field reports CONC-03 (a) and PERF-01 are replayed at the end.
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
+from graphql.execution.collect_fields import FieldDetails
 
 from models.clock import ManualClock
 from models.merge import merge_patch
@@ -419,6 +421,63 @@ async def test_200_abrupt_disconnects_leave_no_live_subscription(
     )
     session = found["room"]["liveSession"]
     assert session is None or all(p["leftAt"] for p in session["participants"])
+
+
+async def test_subscribers_of_one_change_each_get_their_own_selection(
+    server: Server, app: AppCaller, room: str, alice: ClientCaller
+) -> None:
+    """One change is described once, but each operation and variables is its own."""
+    optional = """
+    subscription($patch: Boolean!) {
+      sessionDataChanged { revision patch @include(if: $patch) }
+    }"""
+    feeds = {
+        "kind": await server.subscribe(
+            alice, "subscription { sessionDataChanged { kind revision } }"
+        ),
+        "with patch": await server.subscribe(alice, optional, patch=True),
+        "without patch": await server.subscribe(alice, optional, patch=False),
+        "data": await server.subscribe(
+            alice, "subscription { sessionDataChanged { data } }"
+        ),
+        "app": await _session_feed(server, app, confNum=alice.who.conf_num),
+    }
+    await server.listeners(len(feeds))
+
+    for revision in (1, 2):
+        await alice.set("SESSION", {"n": revision})
+        got = {name: await feed.next() for name, feed in feeds.items()}  # type: ignore[attr-defined]
+
+        assert got["kind"] == {"kind": "CHANGE", "revision": revision}
+        assert got["with patch"] == {"revision": revision, "patch": {"n": revision}}
+        assert got["without patch"] == {"revision": revision}
+        assert got["data"] == {"data": {"n": revision}}
+        assert got["app"]["author"]["clientId"] == alice.who.client_id
+
+
+async def test_a_long_subscription_does_not_grow_with_its_events(
+    server: Server, app: AppCaller, room: str, alice: ClientCaller
+) -> None:
+    """Each event's execution state is freed once the event is sent."""
+    feed = await _session_feed(server, alice)
+    await server.listeners(1)
+
+    written = 0
+
+    async def write_and_receive(count: int) -> int:
+        nonlocal written
+        for _ in range(count):
+            written += 1
+            await alice.set("SESSION", {"n": written})
+            await feed.next()  # type: ignore[attr-defined]
+        gc.collect()
+        return sum(isinstance(o, FieldDetails) for o in gc.get_objects())
+
+    before = await write_and_receive(20)
+    after = await write_and_receive(300)
+
+    # graphql-core 3.3's per-event copies shared one cache: 3 entries per event.
+    assert after - before < 100
 
 
 async def test_subscribing_without_the_addon_is_addon_required(server: Server) -> None:
