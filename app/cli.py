@@ -24,7 +24,7 @@ from app.jobs import describe
 from app.keys import hash_key, new_key
 from app.logs import configure_logging
 from app.runtime import signing_secret
-from app.server import create_app, uvicorn_config
+from app.server import create_app, tune_garbage_collector, uvicorn_config
 from app.settings import Settings, SettingsError
 from models import applications, retention
 from models.clock import ManualClock, SystemClock
@@ -81,6 +81,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
+    tune_garbage_collector()
     # After a graceful shutdown on Ctrl-C, uvicorn raises the signal again so
     # that the process ends as interrupted; the shutdown is already complete.
     with contextlib.suppress(KeyboardInterrupt):

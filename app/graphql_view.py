@@ -12,7 +12,6 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-import orjson
 from cross_web import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -37,6 +36,7 @@ from models.errors import DataStoreError
 from models.principals import ClientPrincipal, Principal
 from schema.context import Context
 from schema.errors import present
+from schema.json_text import json_text
 
 logger = logging.getLogger(__name__)
 
@@ -131,17 +131,8 @@ class GraphQLView(GraphQL[Context, None]):
         return await super().process_result(request, result)
 
     def encode_json(self, data: object) -> str | bytes:
-        """Encode a response with orjson, or the standard encoder where it cannot.
-
-        orjson refuses integers beyond 64 bits (documents may hold them) and
-        lone surrogates; the standard encoder writes both. The result is text:
-        Strawberry sends bytes over a WebSocket as a binary frame, which the
-        protocol's clients do not read.
-        """
-        try:
-            return orjson.dumps(data).decode()
-        except TypeError:
-            return json.dumps(data, separators=(",", ":"))
+        """Encode a response as JSON text (see schema.json_text)."""
+        return json_text(data)
 
     def decode_json(self, data: str | bytes) -> object:
         """Parse strict JSON (RFC 8259): no NaN or Infinity, bounded nesting."""

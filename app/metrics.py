@@ -121,7 +121,7 @@ class BrokerCounters(Collector):
         self._broker = broker
 
     def collect(self) -> list[Metric]:
-        """Report published, delivered and dropped events."""
+        """Report published, delivered, dropped and passed events."""
         stats = self._broker().stats
         return [
             CounterMetricFamily(
@@ -136,5 +136,11 @@ class BrokerCounters(Collector):
                 "datastore_events_dropped",
                 "Changes dropped for subscribers that fell behind (sent a snapshot)",
                 stats.dropped,
+            ),
+            CounterMetricFamily(
+                "datastore_events_passed",
+                "Changes of those delivered that their writer queued straight on "
+                "the waiting subscriber's socket",
+                stats.passed,
             ),
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -109,3 +110,18 @@ def uvicorn_config(
         **overrides,
     }
     return uvicorn.Config(app, **options)
+
+
+def tune_garbage_collector() -> None:
+    """Make the server process's garbage collector pause it less.
+
+    Each socket holds a few hundred long-lived objects, and a fan-out makes
+    and drops thousands of short-lived ones per change. With CPython's default
+    thresholds many of those survive long enough to be promoted, and every few
+    seconds a full collection walked over a million objects, pausing the
+    server for about 0.2 s (1,000 subscribers). Fewer, larger young
+    collections let the short-lived objects die first; freezing what start-up
+    made keeps it out of every later collection.
+    """
+    gc.freeze()
+    gc.set_threshold(10_000, 50, 10)

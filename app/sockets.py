@@ -12,7 +12,10 @@ complete, stray completes ignored). The subclasses here add:
 - a code on the error for too many operations on one socket;
 - on close, a socket that joined with a join token leaves its session;
 - a client that vanishes while an event is on its way is logged as gone, not
-  as a server error.
+  as a server error;
+- each operation gets a live sink: changes its subscription hears while it
+  waits are queued on the socket's outbox by their writer (see app.outbox),
+  and once the outbox exists every message goes through it, in order.
 
 The legacy ``graphql-ws`` handler (off unless a setting turns it on) gets the
 same credentials close code (4403) and the same leaving.
@@ -26,10 +29,12 @@ import logging
 from typing import TYPE_CHECKING, Any, cast
 
 from graphql import GraphQLError
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
@@ -43,9 +48,11 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 )
 from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage
 
+from app.outbox import Outbox
 from models.errors import DataStoreError
 from models.sessions import leave
-from schema.context import Context
+from schema.context import Context, live_sink
+from schema.json_text import json_text
 
 if TYPE_CHECKING:
     from app.graphql_view import GraphQLView
@@ -60,6 +67,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     _pinger: asyncio.Task[None] | None = None
     _operations_run = 0
+    _outbox: Outbox | None = None
 
     async def handle(self) -> None:
         """Serve the socket, counted among the open ones while it lasts."""
@@ -100,6 +108,31 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self._operations_run += 1
         await super().handle_subscribe(message)
 
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        """Run an operation, with a live sink for its subscription's changes."""
+        live_sink.set(_OperationSink(self, operation))
+        await super().run_operation(operation)
+
+    async def send_message(self, message: Message) -> None:
+        """Send a protocol message, after the frames already queued if any."""
+        if self._outbox is None:
+            await super().send_message(message)
+        else:
+            await self._outbox.send(json_text(message))
+
+    def outbox(self) -> Outbox:
+        """The socket's outbox, made when the first live change comes."""
+        if self._outbox is None:
+            self._outbox = Outbox(self._send_text)
+        return self._outbox
+
+    async def _send_text(self, text: str) -> None:
+        websocket = cast("WebSocket", self.websocket.ws)  # type: ignore[attr-defined]
+        try:
+            await websocket.send_text(text)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
     async def handle_task_exception(self, error: Exception) -> None:
         """Log an operation's failure, unless the client merely went away."""
         if _is_disconnect(error):
@@ -114,6 +147,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pinger
         await super().shutdown()
+        if self._outbox is not None:
+            await self._outbox.close(WebSocketDisconnected())
         await leave_if_joined(self.context)
 
     async def _refuse(self, operation_id: str, limit: int) -> None:
@@ -138,6 +173,32 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     @property
     def _view(self) -> GraphQLView:
         return cast("GraphQLView", self.view)
+
+
+class _OperationSink:
+    """Where an operation's live results go: ``next`` frames on the socket's outbox."""
+
+    __slots__ = ("handler", "operation", "prefix")
+
+    def __init__(
+        self, handler: TransportWSHandler, operation: Operation[Context, None]
+    ) -> None:
+        self.handler = handler
+        self.operation = operation
+        self.prefix = f'{{"id":{json_text(operation.id)},"type":"next","payload":'
+
+    def ready(self) -> bool:
+        """Tell whether the operation still runs and its socket can take a frame."""
+        operation = self.operation
+        return (
+            not operation.completed
+            and self.handler.operations.get(operation.id) is operation
+            and self.handler.outbox().ready()
+        )
+
+    def send(self, response: str) -> None:
+        """Queue a ``next`` message carrying the response."""
+        self.handler.outbox().put(self.prefix + response + "}")
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):

@@ -10,7 +10,11 @@ listener:
   *overflowed*: the reader then starts again from the whole document, so a
   slow reader costs bounded memory and never slows the publisher;
 - a revocation is kept apart from the queue and always delivered, and ends
-  the reader's feed with its error.
+  the reader's feed with its error;
+- a reader waiting with nothing queued may give its listener a *bypass*: a
+  change the bypass takes is handed on at once, by the publisher, without
+  queueing it or waking the reader (see feeds.follow); what it declines is
+  queued, and the bypass is dropped until the reader waits again.
 
 ``LocalBroker`` fans out within one process, the embedded default. A broker
 that spans processes feeds the same listeners from its own transport.
@@ -19,9 +23,11 @@ that spans processes feeds the same listeners from its own transport.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from models.errors import DataStoreError
@@ -29,6 +35,8 @@ from models.errors import DataStoreError
 if TYPE_CHECKING:
     from models.changes import ChangeRecord
     from models.documents import DocumentKey
+
+logger = logging.getLogger(__name__)
 
 
 def document_topic(key: DocumentKey) -> str:
@@ -85,6 +93,18 @@ class Revoked:
 Message = Published | Revoked
 
 
+Bypass = Callable[[Published], bool]
+
+
+class Offered(Enum):
+    """What became of a message offered to a listener."""
+
+    PASSED = "passed"  # a change its bypass took: already on its way
+    QUEUED = "queued"  # a change queued for the reader
+    DROPPED = "dropped"  # a change dropped: the reader fell behind
+    GUARDED = "guarded"  # a revocation, kept until the reader ends
+
+
 class Listener:
     """One reader's bounded inbox on a set of topics."""
 
@@ -95,29 +115,42 @@ class Listener:
         self._wake = asyncio.Event()
         self.overflowed = False
         self.revoked: DataStoreError | None = None
+        # Set only while the reader waits with nothing queued (see next), and
+        # cleared the first time it declines a change, so changes stay in order.
+        self._bypass: Bypass | None = None
 
-    def offer(self, message: Message) -> bool:
-        """Take a message without ever waiting; tell whether a change was queued."""
-        queued = False
+    def offer(self, message: Message) -> Offered:
+        """Take a message without ever waiting; say what became of it."""
+        bypass, self._bypass = self._bypass, None
         if isinstance(message, Revoked):
             self.revoked = self.revoked or message.error
+            outcome = Offered.GUARDED
+        elif bypass is not None and _passes(bypass, message):
+            self._bypass = bypass
+            return Offered.PASSED
         elif len(self._queue) < self.capacity:
             self._queue.append(message)
-            queued = True
+            outcome = Offered.QUEUED
         else:
             self._queue.clear()
             self.overflowed = True
+            outcome = Offered.DROPPED
         self._wake.set()
-        return queued
+        return outcome
 
-    async def next(self) -> Published | None:
+    async def next(self, bypass: Bypass | None = None) -> Published | None:
         """Return the next change; ``None`` if the listener overflowed since the last.
 
+        While it waits, changes that ``bypass`` takes go to it instead.
         Raises the revocation's error once access is revoked.
         """
         while not (self._queue or self.overflowed or self.revoked):
             self._wake.clear()
-            await self._wake.wait()
+            self._bypass = bypass
+            try:
+                await self._wake.wait()
+            finally:
+                self._bypass = None
         if self.revoked is not None:
             raise self.revoked
         if self.overflowed:
@@ -129,6 +162,16 @@ class Listener:
     def depth(self) -> int:
         """How many changes wait to be read."""
         return len(self._queue)
+
+
+def _passes(bypass: Bypass, message: Published) -> bool:
+    """Offer a change to a bypass; a bypass that fails declines (and is logged)."""
+    try:
+        return bypass(message)
+    except Exception:
+        # The publisher is a writer whose change has committed: it must not fail.
+        logger.exception("A live reader's bypass failed; the reader takes over")
+        return False
 
 
 class Broker(Protocol):
@@ -173,6 +216,9 @@ class BrokerStats:
     published: int = 0
     delivered: int = 0
     dropped: int = 0
+    # Of those delivered, how many went straight to a waiting subscriber's
+    # socket from the publisher, without waking it.
+    passed: int = 0
 
 
 class LocalBroker:
@@ -189,9 +235,12 @@ class LocalBroker:
         if isinstance(message, Published):
             self._stats.published += 1
         for listener in listeners:
-            if listener.offer(message):
+            outcome = listener.offer(message)
+            if outcome is Offered.PASSED:
+                self._stats.passed += 1
+            if outcome in (Offered.PASSED, Offered.QUEUED):
                 self._stats.delivered += 1
-            elif isinstance(message, Published):
+            elif outcome is Offered.DROPPED:
                 self._stats.dropped += 1
 
     def listen(self, topics: Iterable[str], capacity: int) -> Listener:

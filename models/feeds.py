@@ -9,18 +9,23 @@ It then orders everything by revision:
   reader can fall behind) is preceded by the missing ones from the change log;
 - when the log no longer reaches back, or the listener overflowed, the reader
   is sent a SNAPSHOT of the whole document and goes on from its revision.
+
+A reader that can take an event at once (``live``, e.g. by queueing it on its
+socket) gets the next change straight from the publisher while it waits, and
+is only woken for what that cannot carry: a gap, a full socket, a revocation.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from models.broker import Listener, Published, document_topic
+from models.broker import Bypass, Listener, Published, document_topic
 from models.changes import ChangeRecord, changes_between
 from models.clock import Clock
 from models.documents import DocumentKey, Snapshot, read_document
@@ -67,7 +72,13 @@ class FeedRequest:
     with_data: bool = False
 
 
-async def follow(request: FeedRequest, rules: Rules) -> AsyncIterator[FeedEvent]:
+# Takes an event at once, without waiting; False when it cannot now.
+LiveDelivery = Callable[[FeedEvent], bool]
+
+
+async def follow(
+    request: FeedRequest, rules: Rules, live: LiveDelivery | None = None
+) -> AsyncIterator[FeedEvent]:
     """Yield the document's changes from the requested point, until access ends.
 
     With ``include_snapshot`` the first event is the whole document; with
@@ -75,6 +86,9 @@ async def follow(request: FeedRequest, rules: Rules) -> AsyncIterator[FeedEvent]
     feed starts at the current revision. With ``with_data`` every event carries
     the whole document as of its revision, except replayed changes older than
     the newest one (the feed has no copy of the document that old).
+
+    The events ``live`` takes while the feed waits are not yielded: it has
+    delivered them.
     """
     topics = (document_topic(request.key), *request.guards)
     listener = rules.broker.listen(topics, rules.listener_capacity)
@@ -82,8 +96,9 @@ async def follow(request: FeedRequest, rules: Rules) -> AsyncIterator[FeedEvent]
         feed = _Feed(request)
         for event in await feed.start():
             yield event
+        bypass = None if live is None else functools.partial(feed.bypass, live, rules)
         while True:
-            published = await _next(listener, request.valid_until, rules.clock)
+            published = await _next(listener, request.valid_until, rules.clock, bypass)
             for event in await feed.receive(published):
                 yield event
     finally:
@@ -150,20 +165,46 @@ class _Feed:
             EventKind.SNAPSHOT, snapshot.key, snapshot.revision, data=snapshot.data
         )
 
+    def bypass(self, live: LiveDelivery, rules: Rules, published: Published) -> bool:
+        """Hand the next change to ``live`` from the publisher, if it takes it.
+
+        Anything else (a gap or a repeat, an expired token, a reader that
+        cannot take it now) is declined and left to the feed's own loop.
+        """
+        valid_until = self.request.valid_until
+        if published.change.revision != self.last + 1 or (
+            valid_until is not None and rules.clock.now() >= valid_until
+        ):
+            return False
+        event = self._following(published.change, published.shared)
+        if not live(event):
+            return False
+        self._advance(event)
+        return True
+
     def _change(
         self, change: ChangeRecord, shared: dict[Any, Any] | None = None
     ) -> FeedEvent:
-        self.last = change.revision
+        event = self._following(change, shared)
+        self._advance(event)
+        return event
+
+    def _following(
+        self, change: ChangeRecord, shared: dict[Any, Any] | None
+    ) -> FeedEvent:
+        """The event of the change after the feed's position."""
+        data = None
         if self.document is not None:
-            self.document = _merged(self.document, change, shared)
+            data = _merged(self.document, change, shared)
         return FeedEvent(
-            EventKind.CHANGE,
-            self.request.key,
-            change.revision,
-            change,
-            self.document,
-            shared,
+            EventKind.CHANGE, self.request.key, change.revision, change, data, shared
         )
+
+    def _advance(self, event: FeedEvent) -> None:
+        """Move the feed's position past an event it has sent."""
+        self.last = event.revision
+        if self.document is not None:
+            self.document = event.data
 
 
 def _merged(
@@ -187,17 +228,20 @@ def _with_data(event: FeedEvent, data: JSONObject) -> FeedEvent:
 
 
 async def _next(
-    listener: Listener, valid_until: datetime | None, clock: Clock
+    listener: Listener,
+    valid_until: datetime | None,
+    clock: Clock,
+    bypass: Bypass | None,
 ) -> Published | None:
     """Wait for the listener's next message, ending the feed when access expires."""
     while True:
         if valid_until is None:
-            return await listener.next()
+            return await listener.next(bypass)
         remaining = (valid_until - clock.now()).total_seconds()
         if remaining <= 0:
             raise Unauthenticated("the token has expired: join again")
         try:
             async with asyncio.timeout(remaining):
-                return await listener.next()
+                return await listener.next(bypass)
         except TimeoutError:
             continue  # checked against the clock at the top of the loop

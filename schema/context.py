@@ -8,6 +8,7 @@ imports ``app``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
@@ -53,6 +54,25 @@ class Tokens(Protocol):
     def issue_connection(self, client_id: str, expires_at: datetime) -> IssuedToken:
         """Sign a connection token for a participant."""
         ...
+
+
+class LiveSink(Protocol):
+    """Where a running subscription's results can go without waiting: its socket.
+
+    A transport that has one sets it in ``live_sink`` for the operation.
+    """
+
+    def ready(self) -> bool:
+        """Tell whether a result can be taken now."""
+        ...
+
+    def send(self, response: str) -> None:
+        """Take one result of the operation (a GraphQL response, as JSON text)."""
+        ...
+
+
+# The current operation's live sink, set by the transport that runs it.
+live_sink: ContextVar[LiveSink | None] = ContextVar("live_sink", default=None)
 
 
 def _document_loader() -> DataLoader[DocumentKey, Snapshot]:

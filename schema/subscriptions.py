@@ -11,11 +11,12 @@ from strawberry.scalars import JSON
 from strawberry.types.nodes import SelectedField, Selection
 
 from models.access import Access, Target, authorize, ensure_retained, guard_topics
-from models.feeds import EventKind, FeedEvent, FeedRequest, follow
+from models.feeds import EventKind, FeedEvent, FeedRequest, LiveDelivery, follow
 from models.principals import Author, ClientPrincipal
 from models.tables import Role, Scope
 from models.targets import TargetSpec, resolve_target
-from schema.context import Info
+from schema.context import Info, live_sink
+from schema.execution import event_renderer
 from schema.inputs import TargetInput
 
 strawberry.enum(
@@ -194,8 +195,32 @@ async def _watch(
         else None,
         with_data=_selects(info, "data"),
     )
-    async for event in follow(request, context.rules):
+    live = _live_delivery(target)
+    async for event in follow(request, context.rules, live):
         yield _describe(event, target)
+
+
+def _live_delivery(target: Target) -> LiveDelivery | None:
+    """Send changes heard live straight to the socket, if the transport has one.
+
+    Such a change is described and executed once for all its subscribers
+    asking the same (see schema.execution); each then only queues the text.
+    """
+    sink = live_sink.get()
+    render = event_renderer()
+    if sink is None or render is None:
+        return None
+
+    def deliver(event: FeedEvent) -> bool:
+        if event.shared is None or not sink.ready():
+            return False
+        response = render(_describe(event, target))
+        if response is None:
+            return False
+        sink.send(response)
+        return True
+
+    return deliver
 
 
 def _describe(event: FeedEvent, target: Target) -> DataChange:

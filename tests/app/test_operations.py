@@ -74,6 +74,8 @@ async def test_metrics_follow_sockets_subscriptions_and_events(
     assert found["datastore_live_subscriptions"] == 1
     assert found["datastore_events_published_total"] == 1
     assert found["datastore_events_delivered_total"] == 1
+    # The subscriber was waiting: its writer queued the change on its socket.
+    assert found["datastore_events_passed_total"] == 1
 
 
 async def test_metrics_count_purges(server: Server) -> None:

@@ -298,6 +298,36 @@ async def test_ids_are_free_again_once_complete_is_sent(
     assert [m["type"] for m in replies] == ["next", "complete", "next", "complete"]
 
 
+async def test_a_completed_subscription_gets_nothing_more_while_its_neighbour_does(
+    server: Server, alice: ClientCaller
+) -> None:
+    socket = await _connected(server, alice.authorization)
+    await socket.send(_subscribe("s1"))
+    await socket.send(_subscribe("s2"))
+    await server.listeners(2)
+    await alice.set("SESSION", {"n": 1})
+    first = {(await socket.receive())["id"], (await socket.receive())["id"]}
+
+    await socket.send({"id": "s1", "type": "complete"})
+    await socket.send({"type": "ping"})
+    assert await socket.receive() == {"type": "pong"}  # the complete was handled
+    await alice.set("SESSION", {"n": 2})
+    await alice.set("SESSION", {"n": 3})
+    await socket.send({"type": "ping"})
+
+    later = [await socket.receive() for _ in range(3)]
+    assert first == {"s1", "s2"}
+    assert [(m.get("id"), m["type"]) for m in later] == [
+        ("s2", "next"),
+        ("s2", "next"),
+        (None, "pong"),  # after the changes queued before it
+    ]
+    revisions = [
+        m["payload"]["data"]["sessionDataChanged"]["revision"] for m in later[:2]
+    ]
+    assert revisions == [2, 3]
+
+
 async def test_stray_complete_is_ignored_and_ping_gets_pong(
     server: Server, alice: ClientCaller
 ) -> None:

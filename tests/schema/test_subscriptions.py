@@ -211,6 +211,33 @@ async def test_data_is_the_whole_document_at_each_revision(
     ]
 
 
+async def test_concurrent_writers_reach_every_subscriber_once_in_order(
+    server: Server, app: AppCaller, room: str, alice: ClientCaller
+) -> None:
+    """Changes go straight to waiting subscribers: still each once, in order."""
+    writers = [alice, *[await app.join(room, f"w{n}") for n in range(7)]]
+    feeds = [
+        await server.subscribe(alice, SESSION_FEED_WITH_DATA, snapshot=False)
+        for _ in range(3)
+    ] + [await _session_feed(server, app, confNum=alice.who.conf_num)]
+    await server.listeners(len(feeds))
+
+    async def write(writer: ClientCaller, n: int) -> None:
+        for i in range(10):
+            await writer.set("SESSION", {f"w{n}": i, "last": f"{n}.{i}"})
+
+    await asyncio.gather(*(write(w, n) for n, w in enumerate(writers)))
+
+    received = [await feed.events(80) for feed in feeds]  # type: ignore[attr-defined]
+    for events in received:
+        assert [e["revision"] for e in events] == list(range(1, 81))
+    document: dict[str, object] = {}
+    for event, with_patch in zip(received[0], received[-1], strict=True):
+        document = merge_patch(document, with_patch["patch"])
+        assert event["data"] == document  # the document at each revision
+    assert document == {**{f"w{n}": 9 for n in range(8)}, "last": document["last"]}
+
+
 async def test_snapshot_then_changes_under_concurrent_writes_never_misses(
     server: Server, app: AppCaller
 ) -> None:
