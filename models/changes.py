@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from models.database import storage_errors
 from models.principals import Author
+from models.sql import LocalWriter, stored_time
 from models.tables import ChangeLogEntry
 
 JSONObject = dict[str, Any]
@@ -50,31 +51,69 @@ class ChangeRecord:
         )
 
 
-async def record_change(
-    app_id: str, scope: str, target: str, change: ChangeRecord, policy: ChangeLogPolicy
-) -> None:
-    """Log a change (and now and then prune the log); call in the write's transaction.
+class LogKey(Protocol):
+    """Names the document a log belongs to."""
 
-    Pruning every write took two of a write's seven statements. Entries kept
-    a few dozen revisions longer harm nothing: a replay checks that it has
-    every revision it needs, and the purge removes entries past their age.
-    """
-    where = {"app_id": app_id, "scope": scope, "target": target}
+    @property
+    def app_id(self) -> str: ...
+    @property
+    def scope(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+
+
+# Pruning every write took two of a write's seven statements. Entries kept a
+# few dozen revisions longer harm nothing: a replay checks that it has every
+# revision it needs, and the purge removes entries past their age.
+def _prunes(change: ChangeRecord) -> bool:
+    return change.revision % PRUNE_EVERY == 0
+
+
+async def record_change(
+    key: LogKey, change: ChangeRecord, policy: ChangeLogPolicy
+) -> None:
+    """Log a change (and now and then prune the log) in the write's transaction."""
+    where = {"app_id": key.app_id, "scope": key.scope, "target": key.target}
     await ChangeLogEntry.create(
-        app_id=app_id,
-        scope=scope,
-        target=target,
+        app_id=key.app_id,
+        scope=key.scope,
+        target=key.target,
         revision=change.revision,
         patch=_compact(change.patch),
         author=_compact(change.author.as_json()),
         at=change.at,
     )
-    if change.revision % PRUNE_EVERY:
+    if not _prunes(change):
         return
     await ChangeLogEntry.filter(
         **where, revision__lte=change.revision - policy.max_entries
     ).delete()
     await ChangeLogEntry.filter(**where, at__lt=change.at - policy.max_age).delete()
+
+
+_INSERT_CHANGE = (
+    "INSERT INTO changes (app_id, scope, target, revision, patch, author, at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_OF_DOCUMENT = "app_id = ? AND scope = ? AND target = ?"
+_PRUNE_OLD_REVISIONS = f"DELETE FROM changes WHERE {_OF_DOCUMENT} AND revision <= ?"
+_PRUNE_OLD_TIMES = f"DELETE FROM changes WHERE {_OF_DOCUMENT} AND at < ?"
+
+
+def record_change_locally(
+    writer: LocalWriter, key: LogKey, change: ChangeRecord, policy: ChangeLogPolicy
+) -> None:
+    """Do what ``record_change`` does, inside a local SQLite write transaction."""
+    where = (key.app_id, str(key.scope), key.target)
+    author = _compact(change.author.as_json())
+    at = stored_time(change.at)
+    writer.execute(
+        _INSERT_CHANGE, *where, change.revision, _compact(change.patch), author, at
+    )
+    if not _prunes(change):
+        return
+    writer.execute(_PRUNE_OLD_REVISIONS, *where, change.revision - policy.max_entries)
+    writer.execute(_PRUNE_OLD_TIMES, *where, stored_time(change.at - policy.max_age))
 
 
 async def changes_between(

@@ -18,15 +18,22 @@ from enum import StrEnum
 from typing import Any
 
 from models.broker import Published, document_topic
-from models.changes import ChangeRecord, record_change
+from models.changes import ChangeRecord, record_change, record_change_locally
 from models.database import storage_errors, write_transaction
 from models.errors import BadUserInput, RevisionConflict
 from models.limits import check_document, check_keys, check_object, check_patch
-from models.merge import diff, merge_patch, remove_keys, same_json
+from models.merge import diff, merge_patch, remove_keys
 from models.merge import replace as replace_document
 from models.principals import Author
 from models.rules import Rules
-from models.sql import fetch, moment
+from models.sql import (
+    LocalWriter,
+    WriteLockBusy,
+    fetch,
+    local_writer,
+    moment,
+    stored_time,
+)
 from models.tables import Document, Scope
 
 JSONObject = dict[str, Any]
@@ -180,6 +187,16 @@ async def read_documents(keys: list[DocumentKey]) -> list[Snapshot]:
     return [Snapshot.of(key, rows.get(key)) for key in keys]
 
 
+_INSERT_DOCUMENT = (
+    "INSERT INTO documents (data, authors, revision, created_at, updated_at, "
+    "app_id, scope, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_UPDATE_DOCUMENT = (
+    "UPDATE documents SET data = ?, authors = ?, revision = ?, updated_at = ? "
+    "WHERE app_id = ? AND scope = ? AND target = ?"
+)
+
+
 def _snapshot(key: DocumentKey, row: dict[str, Any]) -> Snapshot:
     return Snapshot(
         key,
@@ -200,24 +217,97 @@ async def write_document(
     """Apply one change to a document, atomically, and publish it once committed."""
     _check_change(change, rules)
     now = rules.clock.now()
+    written = _write_locally(key, change, author, if_revision, rules, now)
+    if written is None:
+        written = await _write_through_orm(key, change, author, if_revision, rules, now)
+    if written.change is not None:
+        # Published only after the commit, so a reader never sees a change that
+        # could still roll back; readers order and de-duplicate by revision.
+        await rules.broker.publish(document_topic(key), Published(key, written.change))
+    return written
+
+
+def _after(
+    old: Snapshot,
+    change: Change,
+    author: Author,
+    if_revision: int | None,
+    rules: Rules,
+    now: datetime,
+) -> Written:
+    """Work out the document after a change (unapplied if it changes nothing)."""
+    _check_revision(old, if_revision)
+    data = _apply(change, old.data)
+    if not isinstance(change, Remove):
+        check_document(data, rules.limits)
+    authors = _authors_after(change, old, data, _author_entry(author, now))
+    patch = diff(old.data, data)
+    if not patch and _same_authors(old.authors, authors):
+        return Written(old, None)
+    new = Snapshot(old.key, data, old.revision + 1, authors, now)
+    return Written(new, ChangeRecord.of(new.revision, patch, author, now))
+
+
+def _write_locally(
+    key: DocumentKey,
+    change: Change,
+    author: Author,
+    if_revision: int | None,
+    rules: Rules,
+    now: datetime,
+) -> Written | None:
+    """Write in one transaction on the loop's own SQLite connection.
+
+    Returns ``None``, having written nothing, when there is no such connection
+    or another connection holds the write lock. The lock is held from the read
+    to the commit, so no other write can fall between them.
+    """
+    writer = local_writer()
+    if writer is None:
+        return None
+    try:
+        with writer.transaction():
+            rows = writer.fetch(_ONE_DOCUMENT, key.app_id, key.scope.value, key.target)
+            old = _snapshot(key, rows[0]) if rows else Snapshot(key)
+            written = _after(old, change, author, if_revision, rules, now)
+            if written.change is not None:
+                _store_locally(writer, written.snapshot, created=not rows)
+                record_change_locally(writer, key, written.change, rules.change_log)
+    except WriteLockBusy:
+        return None
+    return written
+
+
+def _store_locally(writer: LocalWriter, new: Snapshot, created: bool) -> None:
+    key = new.key
+    assert new.updated_at is not None, "a written snapshot has its time"
+    at = stored_time(new.updated_at)
+    data, authors = _compact(new.data), _compact(new.authors)
+    where = (key.app_id, key.scope.value, key.target)
+    if created:
+        writer.execute(_INSERT_DOCUMENT, data, authors, new.revision, at, at, *where)
+    else:
+        writer.execute(_UPDATE_DOCUMENT, data, authors, new.revision, at, *where)
+
+
+async def _write_through_orm(
+    key: DocumentKey,
+    change: Change,
+    author: Author,
+    if_revision: int | None,
+    rules: Rules,
+    now: datetime,
+) -> Written:
+    """Write in one transaction through the ORM's connection, waiting for its lock."""
     async with write_transaction():
         row = await _locked_row(key, now)
-        old = Snapshot.of(key, row)
-        _check_revision(old, if_revision)
-        data = _apply(change, old.data)
-        if not isinstance(change, Remove):
-            check_document(data, rules.limits)
-        authors = _authors_after(change, old, data, _author_entry(author, now))
-        if same_json(old.data, data) and _same_authors(old.authors, authors):
+        written = _after(Snapshot.of(key, row), change, author, if_revision, rules, now)
+        if written.change is None:
             await _forget_placeholder(row)
-            return Written(old, None)
-        new = await _store(row, data, authors, now)
-        record = ChangeRecord.of(new.revision, diff(old.data, data), author, now)
-        await record_change(key.app_id, key.scope, key.target, record, rules.change_log)
-    # Published only after the commit, so a reader never sees a change that
-    # could still roll back; readers order and de-duplicate by revision.
-    await rules.broker.publish(document_topic(key), Published(key, record))
-    return Written(new, record)
+            return written
+        await _store(row, written.snapshot)
+        await record_change(key, written.change, rules.change_log)
+    return written
 
 
 def _check_change(change: Change, rules: Rules) -> None:
@@ -314,16 +404,13 @@ async def _forget_placeholder(row: Document) -> None:
         await row.delete()
 
 
-async def _store(
-    row: Document, data: JSONObject, authors: dict[str, JSONObject], now: datetime
-) -> Snapshot:
-    row.data = _compact(data)
-    row.authors = _compact(authors)
-    row.revision += 1
-    row.updated_at = now
+async def _store(row: Document, new: Snapshot) -> None:
+    row.data = _compact(new.data)
+    row.authors = _compact(new.authors)
+    row.revision = new.revision
+    assert new.updated_at is not None, "a written snapshot has its time"
+    row.updated_at = new.updated_at
     await row.save(update_fields=["data", "authors", "revision", "updated_at"])
-    key = DocumentKey(row.app_id, row.scope, row.target)
-    return Snapshot(key, data, row.revision, authors, now)
 
 
 def _compact(value: JSONObject) -> str:

@@ -10,7 +10,6 @@ keep their ``null`` items). Inputs are never mutated.
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 JSONObject = dict[str, Any]
@@ -60,4 +59,15 @@ def diff(old: JSONObject, new: JSONObject) -> JSONObject:
 
 def same_json(left: object, right: object) -> bool:
     """Tell whether two values are the same JSON (``1``, ``1.0``, ``true`` differ)."""
-    return json.dumps(left, sort_keys=True) == json.dumps(right, sort_keys=True)
+    # Python's == takes 1, 1.0 and True for one another, so types are compared too.
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, dict):
+        assert isinstance(right, dict)
+        return left.keys() == right.keys() and all(
+            same_json(value, right[key]) for key, value in left.items()
+        )
+    if isinstance(left, list):
+        assert isinstance(right, list)
+        return len(left) == len(right) and all(map(same_json, left, right))
+    return left == right

@@ -9,14 +9,24 @@ their own, directly on the event loop: a lookup by key blocks the loop for
 microseconds, less than the thread hand-off it replaces. In WAL mode that
 connection reads the last committed state beside the writer. Statements use
 ``?`` placeholders, rewritten as ``$n`` for PostgreSQL.
+
+Document writes on SQLite likewise run as one short transaction on a
+read-write connection of the loop's own (``LocalWriter``): every statement of
+the transaction runs without yielding, so the write lock is held for the
+microseconds SQLite needs instead of across several thread hand-offs, each
+waiting its turn on a busy loop. A writer that finds the lock taken (by the
+ORM's connection, or another process) does not wait on the loop: it raises
+``WriteLockBusy`` and the caller takes the ORM's path, which waits off the loop.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sqlite3
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,25 +62,89 @@ class LocalReader:
         self._connection.close()
 
 
+class WriteLockBusy(Exception):
+    """Another connection holds SQLite's write lock at the moment."""
+
+
+class LocalWriter:
+    """A read-write SQLite connection for short transactions on the loop's thread."""
+
+    def __init__(self, path: Path) -> None:
+        self._connection = sqlite3.connect(str(path), isolation_level=None)
+        self._connection.row_factory = sqlite3.Row
+        # Never wait on the loop: a taken lock sends the write the other way.
+        self._connection.execute("PRAGMA busy_timeout = 0")
+        self._connection.execute("PRAGMA synchronous = NORMAL")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[LocalWriter]:
+        """Hold the write lock for the block: commit after it, roll back on error.
+
+        Raises ``WriteLockBusy``, having done nothing, if the lock is taken.
+        The block must not await: nothing else may run inside the transaction.
+        """
+        try:
+            self._connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise WriteLockBusy() from exc
+            raise StorageError(f"the database failed: {exc}") from exc
+        try:
+            yield self
+        except BaseException:
+            self._connection.execute("ROLLBACK")
+            raise
+        try:
+            self._connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._connection.execute("ROLLBACK")
+            raise StorageError(f"the database failed: {exc}") from exc
+
+    def fetch(self, sql: str, *params: object) -> list[dict[str, Any]]:
+        """Run one statement of the transaction and return its rows."""
+        try:
+            return [dict(row) for row in self._connection.execute(sql, params)]
+        except sqlite3.Error as exc:
+            raise StorageError(f"the database failed: {exc}") from exc
+
+    def execute(self, sql: str, *params: object) -> None:
+        """Run one statement of the transaction."""
+        self.fetch(sql, *params)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._connection.close()
+
+
 _connection_name = "default"
 _reader: LocalReader | None = None
+_writer: LocalWriter | None = None
 
 
 def use(connection_name: str, sqlite_file: Path | None) -> None:
-    """Read through this Tortoise connection, and locally from this SQLite file."""
-    global _connection_name, _reader
+    """Use this Tortoise connection, and local connections to this SQLite file."""
+    global _connection_name, _reader, _writer
     stop_local_reads()
     _connection_name = connection_name
     if sqlite_file is not None:
         _reader = LocalReader(sqlite_file)
+        _writer = LocalWriter(sqlite_file)
 
 
 def stop_local_reads() -> None:
-    """Stop reading locally (and close the local connection)."""
-    global _reader
+    """Stop reading and writing locally (and close the local connections)."""
+    global _reader, _writer
     if _reader is not None:
         _reader.close()
         _reader = None
+    if _writer is not None:
+        _writer.close()
+        _writer = None
+
+
+def local_writer() -> LocalWriter | None:
+    """Return the loop's own write connection, if the database is a SQLite file."""
+    return _writer
 
 
 async def fetch(sql: str, *params: object) -> list[dict[str, Any]]:
@@ -90,6 +164,11 @@ async def fetch(sql: str, *params: object) -> list[dict[str, Any]]:
         return await connection.execute_query_dict(sql, list(params))
     except BaseORMException as exc:
         raise StorageError(f"the database failed: {exc}") from exc
+
+
+def stored_time(value: datetime) -> str:
+    """Write a timestamp as Tortoise's SQLite backend stores it (UTC, ISO 8601)."""
+    return value.astimezone(UTC).isoformat(" ")
 
 
 def moment(value: object) -> datetime | None:

@@ -81,9 +81,12 @@ class CustomData:
         description="Rises by one with each applied write; 0 before the first."
     )
     updated_at: datetime | None = strawberry.field(description="The last write's time.")
-    keys: list[KeyAuthor] = strawberry.field(
-        description="Who last wrote each top-level key."
-    )
+    snapshot: strawberry.Private[Snapshot]
+
+    @strawberry.field(description="Who last wrote each top-level key.")
+    def keys(self) -> list[KeyAuthor]:
+        """Who last wrote each top-level key (worked out only when asked for)."""
+        return KeyAuthor.list_of(self.snapshot)
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> CustomData:
@@ -93,7 +96,7 @@ class CustomData:
             data=JSON(snapshot.data),
             revision=snapshot.revision,
             updated_at=snapshot.updated_at,
-            keys=KeyAuthor.list_of(snapshot),
+            snapshot=snapshot,
         )
 
 
@@ -110,7 +113,12 @@ class SessionData:
     )
     data: JSON = strawberry.field(description="The session's document.")
     revision: int = strawberry.field(description="The document's revision.")
-    keys: list[KeyAuthor] = strawberry.field(description="Who last wrote each key.")
+    snapshot: strawberry.Private[Snapshot]
+
+    @strawberry.field(description="Who last wrote each key.")
+    def keys(self) -> list[KeyAuthor]:
+        """Who last wrote each key (worked out only when asked for)."""
+        return KeyAuthor.list_of(self.snapshot)
 
     @classmethod
     def of(cls, found: SessionSnapshot) -> SessionData:
@@ -121,7 +129,7 @@ class SessionData:
             ended_at=found.ended_at,
             data=JSON(found.snapshot.data),
             revision=found.snapshot.revision,
-            keys=KeyAuthor.list_of(found.snapshot),
+            snapshot=found.snapshot,
         )
 
 
@@ -168,9 +176,12 @@ class CustomDataResult:
     updated_at: datetime | None = strawberry.field(
         default=None, description="When the document was last written."
     )
-    keys: list[KeyAuthor] | None = strawberry.field(
-        default=None, description="Who last wrote each top-level key."
-    )
+
+    @strawberry.field(description="Who last wrote each top-level key.")
+    def keys(self) -> list[KeyAuthor] | None:
+        """Who last wrote each top-level key (worked out only when asked for)."""
+        return None if self.snapshot is None else KeyAuthor.list_of(self.snapshot)
+
     sessions: list[SessionData] | None = strawberry.field(
         default=None, description="For session: ALL, a page of sessions, newest first."
     )
@@ -183,6 +194,7 @@ class CustomDataResult:
             "For writes: false when the write changed nothing (the revision stays)."
         ),
     )
+    snapshot: strawberry.Private[Snapshot | None] = None
 
     @classmethod
     def of_read(
@@ -225,5 +237,5 @@ def _with_snapshot(result: CustomDataResult, snapshot: Snapshot) -> CustomDataRe
     result.data = JSON(snapshot.data)
     result.revision = snapshot.revision
     result.updated_at = snapshot.updated_at
-    result.keys = KeyAuthor.list_of(snapshot)
+    result.snapshot = snapshot
     return result

@@ -76,3 +76,26 @@ def test_same_json_tells_numbers_and_booleans_apart() -> None:
     assert not same_json(1, 1.0)
     assert not same_json(1, True)
     assert same_json({"a": 1, "b": 2}, {"b": 2, "a": 1})
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ([1, 2], [1, 2.0]),
+        ({"a": [True]}, {"a": [1]}),
+        ({"a": {}}, {"a": []}),
+        ({"a": {"b": 0}}, {"a": {"b": False}}),
+        ([None], []),
+        ({"a": 1}, {"a": 1, "b": None}),
+        ("1", 1),
+    ],
+)
+def test_same_json_looks_inside_arrays_and_objects(left: object, right: object) -> None:
+    assert not same_json(left, right)
+    assert not same_json(right, left)
+    assert same_json(left, left)
+    assert same_json({"x": [left, {"y": right}]}, {"x": [left, {"y": right}]})
+
+
+def test_diff_sees_a_type_change_inside_an_array() -> None:
+    assert diff({"a": [1]}, {"a": [1.0]}) == {"a": [1.0]}

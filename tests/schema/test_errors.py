@@ -11,6 +11,7 @@ from tortoise.exceptions import OperationalError
 
 import models.documents
 import schema.queries
+from models.sql import LocalWriter
 from tests.support import AppCaller, Server
 
 
@@ -37,13 +38,27 @@ async def test_unexpected_error_is_masked_and_logged_once(
     assert records[0].exc_info is not None
 
 
-async def test_database_failure_is_translated_masked_and_nothing_is_written(
-    app: AppCaller, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async def failing_store(*args: object) -> None:
-        raise OperationalError("disk I/O error")
+async def _orm_store_fails(*args: object) -> None:
+    raise OperationalError("disk I/O error")
 
-    monkeypatch.setattr(models.documents, "_store", failing_store)
+
+def _local_store_fails(writer: LocalWriter, *args: object) -> None:
+    writer.execute("UPDATE no_such_table SET x = 1")
+
+
+@pytest.mark.parametrize("path", ["local", "orm"])
+async def test_database_failure_is_translated_masked_and_nothing_is_written(
+    app: AppCaller,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+) -> None:
+    if path == "local":
+        assert models.documents.local_writer() is not None
+        monkeypatch.setattr(models.documents, "_store_locally", _local_store_fails)
+    else:
+        monkeypatch.setattr(models.documents, "local_writer", lambda: None)
+        monkeypatch.setattr(models.documents, "_store", _orm_store_fails)
 
     error = await app.set_refused("APP", {"a": 1})
 
