@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 import threading
 import time
@@ -27,6 +28,7 @@ from models.database import close_database, open_database
 from models.documents import DocumentKey, Merge, read_document, write_document
 from models.principals import Author
 from models.rules import Rules
+from models.sql import CHECKPOINT_EVERY
 from models.tables import ChangeLogEntry, Document, Role, Scope
 
 START = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -150,3 +152,25 @@ async def test_a_write_finding_the_lock_taken_waits_off_the_loop(
 
     assert written.snapshot.revision == 1
     assert (await read_document(key)).data == {"x": 1}
+
+
+def _size(path: Path) -> int:
+    return os.path.getsize(path)
+
+
+async def test_local_writes_reach_the_database_file_through_checkpoints(
+    database: Path, app_id: str
+) -> None:
+    """The loop's connection never checkpoints; every so many commits a thread does."""
+    rules = Rules(clock=ManualClock(START))
+    before = _size(database)
+    for n in range(3 * CHECKPOINT_EVERY):
+        key = DocumentKey(app_id, Scope.USER, f"user-{n}")
+        await write_document(key, Merge({"pad": "x" * 2000}), AUTHOR, None, rules)
+
+    # 300 documents of 2 KB: only checkpoints move them from the log to the file.
+    for _ in range(50):  # the last checkpoint may still be running
+        if _size(database) - before > CHECKPOINT_EVERY * 2000:
+            break
+        await asyncio.sleep(0.1)
+    assert _size(database) - before > CHECKPOINT_EVERY * 2000
