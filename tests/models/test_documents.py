@@ -26,6 +26,7 @@ from models.changes import PRUNE_EVERY, ChangeLogPolicy
 from models.clock import ManualClock
 from models.database import close_database, open_database
 from models.documents import DocumentKey, Merge, read_document, write_document
+from models.errors import StorageError
 from models.principals import Author
 from models.rules import Rules
 from models.sql import CHECKPOINT_EVERY
@@ -174,3 +175,29 @@ async def test_local_writes_reach_the_database_file_through_checkpoints(
             break
         await asyncio.sleep(0.1)
     assert _size(database) - before > CHECKPOINT_EVERY * 2000
+
+
+async def test_a_write_that_times_out_on_the_lock_leaves_later_writes_working(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holding the lock past the busy timeout fails one write only."""
+    path = tmp_path / "busy.sqlite3"
+    await open_database(f"sqlite://{path}?busy_timeout=200")
+    try:
+        app = await create_application("test", "not a real hash", START)
+        rules = Rules(clock=ManualClock(START))
+        key = DocumentKey(app.id, Scope.ROOM, "r1")
+        with _write_lock_held_elsewhere(path), pytest.raises(StorageError):
+            await write_document(key, Merge({"x": 1}), AUTHOR, None, rules)
+
+        # Both ways of writing work again once the lock is free.
+        await asyncio.wait_for(
+            write_document(key, Merge({"y": 2}), AUTHOR, None, rules), 5
+        )
+        monkeypatch.setattr(models.documents, "local_writer", lambda: None)
+        written = await asyncio.wait_for(
+            write_document(key, Merge({"z": 3}), AUTHOR, None, rules), 5
+        )
+        assert written.snapshot.data == {"y": 2, "z": 3}
+    finally:
+        await close_database()
