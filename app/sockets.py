@@ -68,13 +68,20 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     _pinger: asyncio.Task[None] | None = None
     _operations_run = 0
     _outbox: Outbox | None = None
+    _serving: asyncio.Task[None] | None = None
+    _dropped = False
 
     async def handle(self) -> None:
         """Serve the socket, counted among the open ones while it lasts."""
         sockets = self._view.runtime.metrics.open_sockets
         sockets.inc()
+        self._serving = asyncio.current_task()
         try:
             await super().handle()
+        except asyncio.CancelledError:
+            if not self._dropped:
+                raise
+            cast("asyncio.Task[None]", self._serving).uncancel()
         finally:
             sockets.dec()
             logger.info("WebSocket closed after %d operations", self._operations_run)
@@ -128,10 +135,29 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def _send_text(self, text: str) -> None:
         websocket = cast("WebSocket", self.websocket.ws)  # type: ignore[attr-defined]
+        # A client that takes no data for two ping intervals has stopped
+        # reading: with the buffers full even a close frame cannot reach it,
+        # so it would hold its subscriptions and queued changes for ever.
+        patience = 2 * self._view.ping_interval
         try:
-            await websocket.send_text(text)
+            await asyncio.wait_for(websocket.send_text(text), patience)
+        except TimeoutError:
+            logger.info("Dropping a WebSocket that took no data for %.0f s", patience)
+            self._drop()
+            raise WebSocketDisconnected from None
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
+
+    def _drop(self) -> None:
+        """Stop serving a client that stopped reading: end its operations, leave.
+
+        uvicorn cannot send even a close frame while the socket's buffers are
+        full, so the handler itself is stopped; the connection goes when the
+        client does, holding nothing but the kernel's buffers meanwhile.
+        """
+        if not self._dropped and self._serving is not None:
+            self._dropped = True
+            self._serving.cancel()
 
     async def handle_task_exception(self, error: Exception) -> None:
         """Log an operation's failure, unless the client merely went away."""

@@ -498,6 +498,27 @@ async def test_a_client_gone_while_events_are_sent_is_not_a_server_error(
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
+@pytest.mark.settings(ws_ping_interval_seconds=0.3)
+async def test_a_client_that_stops_reading_is_dropped_and_its_feed_freed(
+    server: Server, alice: ClientCaller
+) -> None:
+    """Its buffers full, not even a close frame gets through: the server drops it."""
+    stalled = await server.socket(slow=True)
+    await stalled.init(alice.authorization)
+    query = "subscription { sessionDataChanged { revision data } }"
+    await stalled.send({"id": "s", "type": "subscribe", "payload": {"query": query}})
+    await server.listeners(1)
+    sockets = server.runtime.metrics.open_sockets
+
+    for n in range(300):  # 15 MB: far more than the buffers on the way hold
+        await alice.set("SESSION", {"n": n, "pad": "x" * 50_000})
+
+    await server.listeners(0, within=30)
+    async with asyncio.timeout(30):
+        while sockets._value.get() > 0:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
 @pytest.mark.settings(ws_legacy_protocol=True)
 async def test_legacy_protocol_refuses_bad_credentials_with_4403(
     server: Server,

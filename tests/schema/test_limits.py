@@ -272,3 +272,59 @@ async def test_introspection_fits_the_query_budget(alice: ClientCaller) -> None:
     response = await _post(alice, json.dumps({"query": query}).encode())
 
     assert "errors" not in response.json()
+
+
+NESTED_SESSIONS = """
+query($roomId: ID!, $n: Int!) {
+  room(roomId: $roomId) { sessions(first: $n) { room { sessions(first: $n) {
+    room { sessions(first: $n) { customData { data } } } } } } }
+}
+"""
+SPREAD_SESSIONS = """
+query($roomId: ID!) { room(roomId: $roomId) { ...A } }
+fragment A on Room { sessions(first: 100) { room { ...B } } }
+fragment B on Room { sessions(first: 100) { room { ...C } } }
+fragment C on Room { sessions(first: 100) { customData { data } } }
+"""
+
+
+@pytest.mark.parametrize(
+    ("query", "n"),
+    [(NESTED_SESSIONS, 100), (SPREAD_SESSIONS, 0)],
+    ids=["nested", "spread"],
+)
+async def test_nested_lists_over_the_cost_budget_are_refused(
+    app: AppCaller, query: str, n: int
+) -> None:
+    """A few fields that multiply into a million through nested pages."""
+    room = await app.create_room()
+
+    error = await app.refused(query, roomId=room, n=n)
+
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "could resolve more than 10000 fields" in error["message"]
+
+
+async def test_nested_lists_within_the_cost_budget_run(app: AppCaller) -> None:
+    room = await app.create_room()
+    participant = await app.join(room, "alice")
+    await participant.set("SESSION", {"poll": "yes"})
+
+    found = await app.run(NESTED_SESSIONS, roomId=room, n=5)
+
+    inner = found["room"]["sessions"][0]["room"]["sessions"][0]["room"]["sessions"]
+    assert inner[0]["customData"]["data"] == {"poll": "yes"}
+
+
+async def test_a_report_of_every_room_and_its_sessions_fits_the_cost_budget(
+    app: AppCaller,
+) -> None:
+    """100 rooms with 20 sessions each, with data and revision: about 6,300 fields."""
+    await app.create_room()
+
+    found = await app.run(
+        "{ application { rooms(first: 100) { roomId sessions { confNum"
+        " customData { data revision } } } } }"
+    )
+
+    assert len(found["application"]["rooms"]) == 1
