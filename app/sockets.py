@@ -123,7 +123,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def send_message(self, message: Message) -> None:
         """Send a protocol message, after the frames already queued if any."""
         if self._outbox is None:
-            await super().send_message(message)
+            await self._send_text(json_text(message))
         else:
             await self._outbox.send(json_text(message))
 
@@ -155,8 +155,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         full, so the handler itself is stopped; the connection goes when the
         client does, holding nothing but the kernel's buffers meanwhile.
         """
-        if not self._dropped and self._serving is not None:
-            self._dropped = True
+        if self._dropped or self._serving is None:
+            return
+        self._dropped = True
+        # From the handler's own task, the disconnect raised next ends it.
+        if self._serving is not asyncio.current_task():
             self._serving.cancel()
 
     async def handle_task_exception(self, error: Exception) -> None:
