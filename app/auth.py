@@ -8,7 +8,6 @@ on every request, so a suspension or a departure applies to the next request.
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 from functools import partial
 
@@ -50,7 +49,10 @@ async def authenticate(
 async def _application(credentials: str) -> ApplicationPrincipal:
     try:
         decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:
+        # binascii.Error (not base64), UnicodeDecodeError (not UTF-8) and the
+        # ValueError for characters past ASCII (a header's bytes arrive
+        # latin-1 decoded) are all ValueErrors.
         raise Unauthenticated(
             "Basic credentials must be base64 of app_id:app_key"
         ) from None

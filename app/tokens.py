@@ -62,6 +62,8 @@ class TokenService:
         self._issuer = policy.issuer
         self._leeway = timedelta(seconds=policy.leeway_seconds)
         self._clock = clock
+        # Past this, adding the leeway to an expiry would leave datetime's range.
+        self._latest_expiry = datetime.max.replace(tzinfo=UTC) - self._leeway
         self._known: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
 
     def join_expiry(self, ttl_seconds: int | None) -> datetime:
@@ -95,7 +97,7 @@ class TokenService:
                 user_ref=str(payload["sub"]),
                 name=str(payload["name"]),
                 role=Role(payload["role"]),
-                expires_at=_expiry(payload),
+                expires_at=self._expiry(payload, "join token"),
             )
         except (KeyError, ValueError):
             raise Unauthenticated("the join token lacks a claim it needs") from None
@@ -115,6 +117,8 @@ class TokenService:
         Only the unverified audience is looked at, to choose which check to
         run; the check itself then verifies everything.
         """
+        if not token.isascii():
+            return False
         try:
             claims = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
@@ -142,9 +146,28 @@ class TokenService:
 
     def _decode(self, token: str, audience: str, kind: str) -> dict[str, Any]:
         payload = self._verified(token, audience, kind)
-        if _expiry(payload) + self._leeway < self._clock.now():
+        if self._expiry(payload, kind) + self._leeway < self._clock.now():
             raise Unauthenticated(f"the {kind} has expired")
         return payload
+
+    def _expiry(self, payload: dict[str, Any], kind: str) -> datetime:
+        """Return when a token expires, refusing an ``exp`` no datetime can hold.
+
+        PyJWT checks ``exp`` only when it checks expiry itself, which it is not
+        asked to here. It must be a NumericDate, a JSON number (RFC 7519,
+        section 2), early enough that the leeway can still be added to it.
+        """
+        exp = payload["exp"]
+        if isinstance(exp, bool) or not isinstance(exp, int | float):
+            raise Unauthenticated(f"the {kind} is not valid: exp must be a number")
+        out_of_range = Unauthenticated(f"the {kind} is not valid: exp is out of range")
+        try:
+            expires_at = datetime.fromtimestamp(int(exp), UTC)
+        except (ValueError, OverflowError, OSError):  # NaN, infinities, past 9999
+            raise out_of_range from None
+        if expires_at > self._latest_expiry:
+            raise out_of_range
+        return expires_at
 
     def _verified(self, token: str, audience: str, kind: str) -> dict[str, Any]:
         """Check a token's signature and claims, remembering tokens that pass.
@@ -157,6 +180,10 @@ class TokenService:
         if cached is not None:
             self._known.move_to_end((token, audience))
             return cached
+        # A JWS is base64url and dots (RFC 7515, section 7.1); PyJWT encodes
+        # the token to UTF-8 first, which a lone surrogate from JSON breaks.
+        if not token.isascii():
+            raise Unauthenticated(f"the {kind} is not valid: it is not ASCII")
         try:
             payload: dict[str, Any] = jwt.decode(
                 token,
@@ -188,10 +215,6 @@ def _wrong_kind(kind: str) -> str:
             "send the connectionToken it returns"
         )
     return "this is not a join token: the application makes them with createToken"
-
-
-def _expiry(payload: dict[str, Any]) -> datetime:
-    return datetime.fromtimestamp(int(payload["exp"]), UTC)
 
 
 def load_or_create_secret(path: Path) -> str:

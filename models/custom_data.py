@@ -34,6 +34,9 @@ Loader = Callable[[DocumentKey], Awaitable[Snapshot]]
 T = TypeVar("T")
 
 MAX_PAGE = 100
+# confNums are SQLite INTEGERs: paging cursors past this name no session.
+MAX_CONF_NUM = 2**63 - 1
+MAX_CURSOR_DIGITS = len(str(MAX_CONF_NUM))
 
 
 class SessionSelector(StrEnum):
@@ -249,11 +252,12 @@ async def _session_snapshot(
 
 
 def _cursor(after: str | None) -> int | None:
+    """Read an ``after`` cursor: the confNum a previous page ended at, in digits."""
     if after is None:
         return None
-    try:
-        return int(after)
-    except ValueError:
-        raise BadUserInput(
-            f"after must be a cursor returned by a read, not {after!r}"
-        ) from None
+    # int() would also take signs, spaces, underscores and other scripts'
+    # digits; and a confNum is a SQLite INTEGER, which ends at 2**63 - 1.
+    is_number = after.isascii() and after.isdigit() and len(after) <= MAX_CURSOR_DIGITS
+    if not is_number or not 1 <= int(after) <= MAX_CONF_NUM:
+        raise BadUserInput(f"after must be a cursor returned by a read, not {after!r}")
+    return int(after)

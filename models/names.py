@@ -24,7 +24,9 @@ def check_name(value: str, argument: str) -> str:
 
 def could_be_id(value: str) -> bool:
     """Tell whether a string could be one of our ids, before looking it up."""
-    return 0 < len(value) <= MAX_ID_LENGTH
+    # Ids are ASCII; a lone surrogate (JSON can carry one) could not even be
+    # handed to SQLite.
+    return 0 < len(value) <= MAX_ID_LENGTH and value.isascii()
 
 
 def new_id(prefix: str) -> str:

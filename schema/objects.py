@@ -47,6 +47,23 @@ def page_size(first: int) -> int:
     return first
 
 
+def session_cursor(after: int | None) -> int | None:
+    """Check a sessions page's ``after``: a confNum, so 1 or more."""
+    if after is not None and after < 1:
+        raise BadUserInput("after must be a confNum from a previous page")
+    return after
+
+
+def room_cursor(after: str | None) -> str | None:
+    """Check a rooms page's ``after``: a roomId, which is ASCII.
+
+    A lone surrogate, which JSON can carry, could not even be sent to SQLite.
+    """
+    if after is not None and not after.isascii():
+        raise BadUserInput("after must be a roomId from a previous page")
+    return after
+
+
 @strawberry.type(description="An end user of the application, by its userRef.")
 class User:
     """An end user of the application."""
@@ -216,7 +233,8 @@ class Room:
     ) -> list[Session]:
         """The room's sessions, newest first."""
         rules = info.context.rules
-        rows = await list_sessions(self.room_id, page_size(first), after, rules)
+        before = session_cursor(after)
+        rows = await list_sessions(self.room_id, page_size(first), before, rules)
         return [Session.of(row, self.app_id) for row in rows]
 
     @strawberry.field(description="The live session, if one is live.")
@@ -252,5 +270,5 @@ class Application:
     ) -> list[Room]:
         """The application's live rooms, by id."""
         app = info.context.application
-        rows = await list_rooms(app.app_id, page_size(first), after)
+        rows = await list_rooms(app.app_id, page_size(first), room_cursor(after))
         return [Room.of(row) for row in rows]

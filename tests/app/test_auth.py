@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from typing import Any
 
 import httpx
@@ -79,6 +80,22 @@ async def test_basic_with_non_utf8_credentials_is_unauthenticated(
     error = await _viewer_error(server, f"Basic {credentials}")
 
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize(
+    "credentials", [b"\xff\xfe", "é".encode("latin-1"), "é".encode()]
+)
+async def test_basic_with_bytes_past_ascii_is_unauthenticated(
+    server: Server, credentials: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    headers = [(b"authorization", b"Basic " + credentials)]
+
+    async with httpx.AsyncClient() as http:
+        response = await http.post(server.url, json={"query": VIEWER}, headers=headers)
+
+    assert response.status_code == 200
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 async def test_basic_without_a_colon_is_unauthenticated(

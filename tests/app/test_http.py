@@ -166,6 +166,35 @@ async def test_get_mutation_does_not_run(
     assert rooms["application"]["rooms"] == []
 
 
+SUBSCRIPTION = "subscription { sessionDataChanged { revision } }"
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+@pytest.mark.parametrize("credentials", [False, True], ids=["anonymous", "app"])
+async def test_subscription_over_http_is_bad_input_pointing_to_the_socket(
+    server: Server,
+    app: AppCaller,
+    http: httpx.AsyncClient,
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    credentials: bool,
+) -> None:
+    headers = {"authorization": app.authorization} if credentials else {}
+    if method == "GET":
+        params = {"query": SUBSCRIPTION}
+        response = await http.get(server.url, params=params, headers=headers)
+    else:
+        payload = {"query": SUBSCRIPTION}
+        response = await http.post(server.url, json=payload, headers=headers)
+
+    error = response.json()["errors"][0]
+    assert response.status_code == 200
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "WebSocket" in error["message"]
+    assert "graphql-transport-ws" in error["message"]
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
 async def test_other_methods_are_not_allowed(
     server: Server, http: httpx.AsyncClient
 ) -> None:

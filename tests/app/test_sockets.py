@@ -69,8 +69,22 @@ async def test_bare_token_field_is_read_as_a_bearer_token(
         {"type": "connection_init", "payload": {}},
         {"type": "connection_init"},
         {"type": "connection_init", "payload": {"Authorization": "Digest x"}},
+        {"type": "connection_init", "payload": {"Authorization": "Basic é"}},
+        {"type": "connection_init", "payload": {"Authorization": "Basic \ud800"}},
+        {"type": "connection_init", "payload": {"Authorization": "Bearer \ud800"}},
+        {"type": "connection_init", "payload": {"token": "\ud800.x.y"}},
     ],
-    ids=["bad-bearer", "bad-token", "empty-payload", "no-payload", "other-scheme"],
+    ids=[
+        "bad-bearer",
+        "bad-token",
+        "empty-payload",
+        "no-payload",
+        "other-scheme",
+        "basic-past-ascii",
+        "basic-lone-surrogate",
+        "bearer-lone-surrogate",
+        "token-lone-surrogate",
+    ],
 )
 async def test_bad_or_missing_credentials_close_with_4403(
     server: Server, init: dict

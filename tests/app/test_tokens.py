@@ -241,6 +241,51 @@ def test_token_expired_within_the_leeway_is_accepted(
     assert service.read_join(token).user_ref == "alice"
 
 
+# exp values that are not a NumericDate (RFC 7519, section 2) or that no
+# datetime can hold with the leeway added: JSON lets a signer put any of them.
+BAD_EXPIRIES = [
+    "soon",
+    "4102444800",
+    True,
+    [1],
+    {"at": 1},
+    1e20,
+    10**30,
+    -(10**20),
+    float("nan"),
+    float("inf"),
+    253402300799,
+]
+
+
+@pytest.mark.parametrize("exp", BAD_EXPIRIES)
+def test_token_whose_exp_is_not_a_usable_numeric_date_is_refused(
+    service: TokenService, clock: ManualClock, exp: object
+) -> None:
+    token = _forge(_payload(clock, exp=exp))
+
+    with pytest.raises(Unauthenticated, match="exp"):
+        service.read_join(token)
+
+
+@pytest.mark.parametrize("exp", BAD_EXPIRIES)
+def test_connection_token_whose_exp_is_not_a_usable_numeric_date_is_refused(
+    service: TokenService, clock: ManualClock, exp: object
+) -> None:
+    token = _forge(_payload(clock, aud=CONNECTION_AUDIENCE, exp=exp))
+
+    with pytest.raises(Unauthenticated, match="exp"):
+        service.read_connection(token)
+
+
+def test_token_with_a_fractional_exp_is_accepted(
+    service: TokenService, clock: ManualClock
+) -> None:
+    token = _forge(_payload(clock, exp=clock.now().timestamp() + 60.5))
+
+    assert service.read_join(token).user_ref == "alice"
+
+
 def test_wrong_issuer_is_refused(service: TokenService, clock: ManualClock) -> None:
     token = _forge(_payload(clock, iss="someone-else"))
 
@@ -366,6 +411,30 @@ async def test_join_without_exp_is_unauthenticated(
     token = _forge(_payload(clock, app=app.app_id, room=room, exp=None))
 
     error = await _join_code(server, token)
+
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize("exp", ["soon", 1e20])
+async def test_join_with_an_unusable_exp_is_unauthenticated(
+    server: Server, app: AppCaller, room: str, clock: ManualClock, exp: object
+) -> None:
+    token = _forge(_payload(clock, app=app.app_id, room=room, exp=exp))
+
+    error = await _join_code(server, token)
+
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize("exp", ["soon", 1e20])
+async def test_connection_token_with_an_unusable_exp_is_unauthenticated(
+    server: Server, app: AppCaller, room: str, clock: ManualClock, exp: object
+) -> None:
+    client = await app.join(room, "alice")
+    claims = {"sub": client.who.client_id, "aud": CONNECTION_AUDIENCE, "exp": exp}
+    caller = await server.with_header(f"Bearer {_forge(_payload(clock, **claims))}")
+
+    error = await caller.refused("{ viewer { clientId } }")
 
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
 

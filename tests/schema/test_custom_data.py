@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import httpx
 import pytest
 
-from tests.support import AppCaller, ClientCaller
+from tests.support import GET, AppCaller, ClientCaller
 
 
 async def test_unwritten_document_reads_empty_at_revision_zero(
@@ -293,3 +295,86 @@ async def test_join_returns_every_readable_document(
         "user": 1,
         "session": 0,
     }
+
+
+# Paging cursors: anything a previous page could not have returned is the
+# caller's mistake, never a server error.
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        "99999999999999999999999",
+        "9223372036854775808",
+        "9" * 5000,
+        "0",
+        "-1",
+        "+1",
+        " 1",
+        "1_0",
+        "١",
+        "",
+    ],
+)
+async def test_session_page_cursor_that_no_read_returns_is_bad_input(
+    app: AppCaller, room: str, alice: ClientCaller, after: str
+) -> None:
+    error = await app.get_refused(
+        "SESSION", session="ALL", target={"roomId": room}, after=after
+    )
+
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_session_page_cursor_at_the_largest_conf_num_reads_on(
+    app: AppCaller, room: str, alice: ClientCaller
+) -> None:
+    page = await app.get(
+        "SESSION", session="ALL", target={"roomId": room}, after=str(2**63 - 1)
+    )
+
+    assert [session["confNum"] for session in page["sessions"]] == [alice.who.conf_num]
+
+
+@pytest.mark.parametrize("after", [0, -1, -(2**31)])
+async def test_room_sessions_cursor_below_one_is_bad_input(
+    app: AppCaller, room: str, after: int
+) -> None:
+    code = await app.code(
+        "query($r: ID!, $a: Int) { room(roomId: $r) { sessions(after: $a) "
+        "{ confNum } } }",
+        r=room,
+        a=after,
+    )
+
+    assert code == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize("after", ["room_é", "room_\ud800"])
+async def test_rooms_cursor_past_ascii_is_bad_input(app: AppCaller, after: str) -> None:
+    query = "query($a: ID) { application { rooms(after: $a) { roomId } } }"
+
+    error = await _posted_error(app, query, a=after)
+
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_session_page_cursor_with_a_lone_surrogate_is_bad_input(
+    app: AppCaller, room: str
+) -> None:
+    variables = {"scope": "SESSION", "session": "ALL", "after": "1\ud800"}
+
+    error = await _posted_error(app, GET, target={"roomId": room}, **variables)
+
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def _posted_error(app: AppCaller, query: str, **variables: Any) -> Any:
+    """Post a lone surrogate escaped in JSON, which gql cannot; return the error."""
+    body = json.dumps({"query": query, "variables": variables})
+    headers = {"content-type": "application/json", **app.headers}
+
+    async with httpx.AsyncClient() as http:
+        response = await http.post(app.url, content=body, headers=headers)
+
+    return response.json()["errors"][0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import httpx
 import pytest
 
 from tests.support import AppCaller, Server
@@ -58,6 +59,29 @@ async def test_create_token_for_an_unknown_room_is_not_found(app: AppCaller) -> 
     )
 
     assert error["extensions"]["code"] == "NOT_FOUND"
+
+
+# JSON text of each id: a lone surrogate cannot even be encoded by a client library.
+@pytest.mark.parametrize(
+    "room_id", ['"\\ud800"', '"room_\\u00e9"', '"' + "x" * 65 + '"']
+)
+async def test_a_room_id_that_no_room_could_have_is_not_found(
+    server: Server, app: AppCaller, room_id: str
+) -> None:
+    query = "query($r: ID!) { room(roomId: $r) { name } }"
+    body = f'{{"query": "{query}", "variables": {{"r": {room_id}}}}}'
+
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            server.url,
+            content=body.encode(),
+            headers={
+                "Authorization": app.authorization,
+                "Content-Type": "application/json",
+            },
+        )
+
+    assert response.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
 @pytest.mark.parametrize(
