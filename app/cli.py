@@ -25,7 +25,7 @@ from app.keys import hash_key, new_key
 from app.logs import configure_logging
 from app.runtime import signing_secret
 from app.server import create_app, tune_garbage_collector, uvicorn_config
-from app.settings import Settings, SettingsError
+from app.settings import MAX_PORT, Settings, SettingsError
 from models import applications, retention
 from models.clock import ManualClock, SystemClock
 from models.database import (
@@ -40,6 +40,8 @@ from schema import build_schema
 
 Command = Callable[[argparse.Namespace, Settings], int]
 T = TypeVar("T")
+
+DAY = 24 * 3600
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,9 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     """Run the server until interrupted, applying migrations first."""
     settings = settings.replace(
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=args.workers or settings.workers,
+        host=settings.host if args.host is None else args.host,
+        port=settings.port if args.port is None else args.port,
+        workers=settings.workers if args.workers is None else args.workers,
     )
     # What can stop the start-up is checked here, so that it is told in one
     # line rather than in uvicorn's traceback.
@@ -138,11 +140,21 @@ def apps_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def apps_suspend(args: argparse.Namespace, settings: Settings) -> int:
     """Suspend an application: every call of it and its clients is refused."""
+    now = SystemClock().now()
+    rules = settings.rules(ManualClock(now))
     app = _with_database(
-        settings, lambda: retention.suspend_application(args.app_id, settings.rules())
+        settings, lambda: retention.suspend_application(args.app_id, rules)
     )
-    days = settings.suspended_app_retention_seconds / 86400
-    print(f"{app.id} is suspended; its data is kept for {days:g} days.")
+    kept = _duration(settings.suspended_app_retention_seconds)
+    # A suspended application keeps the time it was first suspended at.
+    if app.suspended_at is not None and app.suspended_at != now:
+        since = app.suspended_at.isoformat()
+        print(
+            f"{app.id} was already suspended, since {since}; its data is kept "
+            f"for {kept} from then."
+        )
+    else:
+        print(f"{app.id} is suspended; its data is kept for {kept}.")
     return 0
 
 
@@ -168,9 +180,18 @@ def purge(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     rules = settings.rules(ManualClock(now))
-    report = _with_database(
-        settings, lambda: retention.purge(rules, dry_run=args.dry_run)
-    )
+    try:
+        report = _with_database(
+            settings, lambda: retention.purge(rules, dry_run=args.dry_run)
+        )
+    except OverflowError:
+        # Retention reaches back from now, and no datetime is before the year 1.
+        print(
+            f"datastore: cannot purge as of {now.isoformat()}: the retention "
+            "periods reach back past the year 1",
+            file=sys.stderr,
+        )
+        return 2
     if args.json:
         print(
             json.dumps(
@@ -214,9 +235,16 @@ def export_schema(args: argparse.Namespace, settings: Settings) -> int:
     sdl = build_schema().as_str() + "\n"
     if args.output == "-":
         sys.stdout.write(sdl)
-    else:
+        return 0
+    try:
         Path(args.output).write_text(sdl)
-        print(f"Wrote {args.output}")
+    except OSError as exc:
+        print(
+            f"datastore: cannot write {args.output}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"Wrote {args.output}")
     return 0
 
 
@@ -240,6 +268,31 @@ def _moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _port(text: str) -> int:
+    """Read ``--port``: a TCP port, as DATASTORE_PORT must be."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1 <= port <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_PORT}")
+    return port
+
+
+def _duration(seconds: int) -> str:
+    """Say a period as people do: whole days in days, else hours to seconds."""
+    if seconds % DAY == 0:
+        return _count(seconds // DAY, "day")
+    hours, rest = divmod(seconds, 3600)
+    minutes, rest = divmod(rest, 60)
+    parts = zip((hours, minutes, rest), ("hour", "minute", "second"), strict=True)
+    return ", ".join(_count(number, unit) for number, unit in parts if number)
+
+
+def _count(number: int, unit: str) -> str:
+    return f"{number} {unit}" if number == 1 else f"{number} {unit}s"
+
+
 def _describe(app: Application) -> dict[str, Any]:
     return {
         "app_id": app.id,
@@ -259,7 +312,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("serve", help="run the server (applies migrations first)")
     run.add_argument("--host", help="address to listen on (DATASTORE_HOST)")
-    run.add_argument("--port", type=int, help="port to listen on (DATASTORE_PORT)")
+    run.add_argument("--port", type=_port, help="port to listen on (DATASTORE_PORT)")
     run.add_argument("--workers", type=int, help="worker processes (DATASTORE_WORKERS)")
     run.set_defaults(command=serve)
 

@@ -23,6 +23,8 @@ from schema.query_limits import QueryBudget
 
 PREFIX = "DATASTORE_"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# A TCP port is 16 bits (RFC 9293, section 3.1); 0 would mean "any free port".
+MAX_PORT = 65535
 
 
 class SettingsError(ValueError):
@@ -70,6 +72,7 @@ class Settings:
     max_query_tokens: int = 10_000
     max_query_fields: int = 200
     max_query_aliases: int = 50
+    max_query_cost: int = 10_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -84,7 +87,6 @@ class Settings:
     def checked(self) -> Settings:
         """Return these settings after checking that they fit together."""
         positive = (
-            "port",
             "workers",
             "token_default_ttl_seconds",
             "token_max_ttl_seconds",
@@ -98,6 +100,7 @@ class Settings:
             "max_query_tokens",
             "max_query_fields",
             "max_query_aliases",
+            "max_query_cost",
             "max_subscriptions_per_connection",
             "subscriber_queue_size",
             "change_log_max_entries",
@@ -108,6 +111,8 @@ class Settings:
         for name in positive:
             if getattr(self, name) < 1:
                 raise SettingsError(f"{_variable(name)} must be at least 1")
+        if not 1 <= self.port <= MAX_PORT:
+            raise SettingsError(f"{_variable('port')} must be between 1 and {MAX_PORT}")
         if self.token_default_ttl_seconds > self.token_max_ttl_seconds:
             raise SettingsError(
                 f"{_variable('token_default_ttl_seconds')} must not exceed "
@@ -157,6 +162,7 @@ class Settings:
             max_tokens=self.max_query_tokens,
             max_fields=self.max_query_fields,
             max_aliases=self.max_query_aliases,
+            max_cost=self.max_query_cost,
         )
 
     def rules(self, clock: Clock | None = None, broker: Broker | None = None) -> Rules:

@@ -104,8 +104,16 @@ async def standings() -> dict[str, Standing]:
 async def set_suspended(
     app_id: str, now: datetime | None, broker: Broker | None = None
 ) -> Application:
-    """Suspend the application at ``now`` (ending its live feeds), or resume it."""
-    app = await _update(app_id, suspended_at=now)
+    """Suspend the application at ``now`` (ending its live feeds), or resume it.
+
+    An application suspended already keeps its suspension time: its retention
+    period counts from then, and suspending it again must not restart it.
+    """
+    async with write_transaction():
+        app = await get_application(app_id)
+        if now is not None and app.suspended_at is not None:
+            return app
+        await _save(app, suspended_at=now)
     if now is not None and broker is not None:
         await broker.publish(app_topic(app_id), Revoked(AppStatus.of(app).refusal()))
     return app
@@ -129,6 +137,10 @@ async def set_key_hash(app_id: str, key_hash: str) -> Application:
 async def _update(app_id: str, **values: object) -> Application:
     async with write_transaction():
         app = await get_application(app_id)
-        app.update_from_dict(values)
-        await app.save(update_fields=list(values))
+        await _save(app, **values)
     return app
+
+
+async def _save(app: Application, **values: object) -> None:
+    app.update_from_dict(values)
+    await app.save(update_fields=list(values))

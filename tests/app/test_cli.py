@@ -66,6 +66,14 @@ class Operator:
         listed = self.run("apps", "list", "--json").json()
         return next(app for app in listed if app["app_id"] == app_id)
 
+    def suspended_at(self, app_id: str) -> str:
+        """The stored suspension time, read straight from the database file."""
+        with contextlib.closing(sqlite3.connect(self.database)) as connection:
+            row = connection.execute(
+                "SELECT suspended_at FROM applications WHERE id = ?", (app_id,)
+            ).fetchone()
+        return str(row[0])
+
     def key_hash(self, app_id: str) -> str:
         """The stored key hash, read straight from the database file."""
         with contextlib.closing(sqlite3.connect(self.database)) as connection:
@@ -170,6 +178,43 @@ def test_apps_suspend_suspends(operator: Operator) -> None:
 
     assert done.status == 0
     assert operator.application(app_id)["status"] == "suspended"
+
+
+def test_apps_suspend_twice_keeps_the_first_suspension_time(
+    operator: Operator,
+) -> None:
+    app_id = operator.create()["app_id"]
+    operator.run("apps", "suspend", app_id)
+    first = operator.suspended_at(app_id)
+
+    done = operator.run("apps", "suspend", app_id)
+
+    assert done.status == 0
+    assert operator.suspended_at(app_id) == first
+    assert "already suspended" in done.stdout
+    assert first[:19].replace(" ", "T") in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [
+        ("604800", "7 days"),
+        ("86400", "1 day"),
+        ("6", "6 seconds"),
+        ("3600", "1 hour"),
+        ("90061", "25 hours, 1 minute, 1 second"),
+    ],
+)
+def test_apps_suspend_says_the_retention_readably(
+    operator: Operator, seconds: str, said: str
+) -> None:
+    app_id = operator.create()["app_id"]
+
+    done = operator.run(
+        "apps", "suspend", app_id, DATASTORE_SUSPENDED_APP_RETENTION_SECONDS=seconds
+    )
+
+    assert done.stdout == f"{app_id} is suspended; its data is kept for {said}.\n"
 
 
 def test_apps_resume_resumes(operator: Operator) -> None:
@@ -280,6 +325,19 @@ def test_export_schema_writes_sdl(operator: Operator, tmp_path: Path) -> None:
     assert "type Query" in output.read_text()
 
 
+@pytest.mark.parametrize(
+    "where", ["missing-directory/schema.graphql", "."], ids=["missing", "directory"]
+)
+def test_export_schema_that_cannot_be_written_fails_in_one_line(
+    operator: Operator, tmp_path: Path, where: str
+) -> None:
+    done = operator.run("export-schema", "-o", str(tmp_path / where))
+
+    assert done.status == 1
+    assert done.stderr.startswith("datastore: cannot write ")
+    assert len(done.stderr.splitlines()) == 1
+
+
 def test_export_schema_to_standard_output(operator: Operator) -> None:
     done = operator.run("export-schema", "-o", "-")
 
@@ -301,6 +359,32 @@ def test_several_workers_from_the_environment_are_refused(
 
     assert done.status == 2
     assert "worker" in done.stderr
+
+
+# Ports past 65535 are chosen to wrap around (modulo 65536) into 22000-22999,
+# where a server started by mistake may listen.
+
+
+def test_serve_refuses_a_port_past_65535(operator: Operator) -> None:
+    done = operator.run("serve", "--port", str(65536 + 22464))
+
+    assert done.status == 2
+    assert "--port: must be between 1 and 65535" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_serve_refuses_port_zero_rather_than_ignoring_it(operator: Operator) -> None:
+    done = operator.run("serve", "--port", "0", DATASTORE_PORT="22465")
+
+    assert done.status == 2
+    assert "--port: must be between 1 and 65535" in done.stderr
+
+
+def test_port_past_65535_from_the_environment_is_refused(operator: Operator) -> None:
+    done = operator.run("serve", DATASTORE_PORT=str(65536 + 22466))
+
+    assert done.status == 2
+    assert done.stderr == "datastore: DATASTORE_PORT must be between 1 and 65535\n"
 
 
 def test_port_that_is_not_a_number_fails_naming_the_variable(
@@ -386,6 +470,18 @@ def test_purge_with_a_future_now_and_dry_run_previews(operator: Operator) -> Non
     done = operator.run("purge", "--now", "2999-01-01", "--dry-run", "--json")
 
     assert json.loads(done.stdout)["now"].startswith("2999-01-01T00:00:00")
+
+
+@pytest.mark.parametrize("dry_run", [("--dry-run",), ()], ids=["dry-run", "real"])
+def test_purge_as_of_the_year_1_fails_in_one_line(
+    operator: Operator, dry_run: tuple[str, ...]
+) -> None:
+    done = operator.run("purge", "--now", "0001-01-01", *dry_run)
+
+    errors = [line for line in done.stderr.splitlines() if "INFO" not in line]
+    assert done.status == 2
+    assert len(errors) == 1
+    assert errors[0].startswith("datastore: cannot purge as of 0001-01-01")
 
 
 def test_purge_refuses_a_now_that_is_not_a_time(operator: Operator) -> None:

@@ -125,6 +125,18 @@ def test_value_below_one_is_refused_naming_the_variable(
         Settings.from_env({variable: raw})
 
 
+@pytest.mark.parametrize("raw", ["65536", "70000"])
+def test_port_past_65535_is_refused_naming_the_variable(raw: str) -> None:
+    with pytest.raises(SettingsError, match="DATASTORE_PORT must be between 1 and"):
+        Settings.from_env({"DATASTORE_PORT": raw})
+
+
+def test_port_65535_is_accepted() -> None:
+    settings = Settings.from_env({"DATASTORE_PORT": "65535"})
+
+    assert settings.port == 65535
+
+
 def test_negative_session_grace_is_refused() -> None:
     with pytest.raises(SettingsError, match="DATASTORE_SESSION_GRACE_SECONDS"):
         Settings.from_env({"DATASTORE_SESSION_GRACE_SECONDS": "-1"})

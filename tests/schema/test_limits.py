@@ -328,3 +328,12 @@ async def test_a_report_of_every_room_and_its_sessions_fits_the_cost_budget(
     )
 
     assert len(found["application"]["rooms"]) == 1
+
+
+@pytest.mark.settings(max_query_cost=50)
+async def test_the_cost_budget_is_a_setting(app: AppCaller) -> None:
+    room = await app.create_room()
+
+    error = await app.refused(NESTED_SESSIONS, roomId=room, n=5)
+
+    assert "at most 50 are allowed" in error["message"]
