@@ -113,6 +113,9 @@ class Settings:
                 raise SettingsError(f"{_variable(name)} must be at least 1")
         if not 1 <= self.port <= MAX_PORT:
             raise SettingsError(f"{_variable('port')} must be between 1 and {MAX_PORT}")
+        if not self.host.strip():
+            # uvicorn would take an empty host for every interface.
+            raise SettingsError(f"{_variable('host')} must name an address")
         if self.token_default_ttl_seconds > self.token_max_ttl_seconds:
             raise SettingsError(
                 f"{_variable('token_default_ttl_seconds')} must not exceed "

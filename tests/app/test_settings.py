@@ -131,6 +131,12 @@ def test_port_past_65535_is_refused_naming_the_variable(raw: str) -> None:
         Settings.from_env({"DATASTORE_PORT": raw})
 
 
+@pytest.mark.parametrize("raw", ["", " "])
+def test_empty_host_is_refused_rather_than_meaning_every_interface(raw: str) -> None:
+    with pytest.raises(SettingsError, match="DATASTORE_HOST must name an address"):
+        Settings.from_env({"DATASTORE_HOST": raw})
+
+
 def test_port_65535_is_accepted() -> None:
     settings = Settings.from_env({"DATASTORE_PORT": "65535"})
 
