@@ -216,10 +216,10 @@ async def write_document(
 ) -> Written:
     """Apply one change to a document, atomically, and publish it once committed."""
     _check_change(change, rules)
-    now = rules.clock.now()
-    written = _write_locally(key, change, author, if_revision, rules, now)
+    write = _Write(key, change, author, if_revision, rules, rules.clock.now())
+    written = _write_locally(write)
     if written is None:
-        written = await _write_through_orm(key, change, author, if_revision, rules, now)
+        written = await _write_through_orm(write)
     if written.change is not None:
         # Published only after the commit, so a reader never sees a change that
         # could still roll back; readers order and de-duplicate by revision.
@@ -227,19 +227,25 @@ async def write_document(
     return written
 
 
-def _after(
-    old: Snapshot,
-    change: Change,
-    author: Author,
-    if_revision: int | None,
-    rules: Rules,
-    now: datetime,
-) -> Written:
+@dataclass(frozen=True)
+class _Write:
+    """One write under way: what it changes, who asks, and when."""
+
+    key: DocumentKey
+    change: Change
+    author: Author
+    if_revision: int | None
+    rules: Rules
+    now: datetime
+
+
+def _after(old: Snapshot, write: _Write) -> Written:
     """Work out the document after a change (unapplied if it changes nothing)."""
-    _check_revision(old, if_revision)
+    change, author, now = write.change, write.author, write.now
+    _check_revision(old, write.if_revision)
     data = _apply(change, old.data)
     if not isinstance(change, Remove):
-        check_document(data, rules.limits)
+        check_document(data, write.rules.limits)
     authors = _authors_after(change, old, data, _author_entry(author, now))
     patch = diff(old.data, data)
     if not patch and _same_authors(old.authors, authors):
@@ -248,31 +254,25 @@ def _after(
     return Written(new, ChangeRecord.of(new.revision, patch, author, now))
 
 
-def _write_locally(
-    key: DocumentKey,
-    change: Change,
-    author: Author,
-    if_revision: int | None,
-    rules: Rules,
-    now: datetime,
-) -> Written | None:
+def _write_locally(write: _Write) -> Written | None:
     """Write in one transaction on the loop's own SQLite connection.
 
     Returns ``None``, having written nothing, when there is no such connection
     or another connection holds the write lock. The lock is held from the read
     to the commit, so no other write can fall between them.
     """
-    writer = local_writer()
+    writer, key = local_writer(), write.key
     if writer is None:
         return None
     try:
         with writer.transaction():
             rows = writer.fetch(_ONE_DOCUMENT, key.app_id, key.scope.value, key.target)
             old = _snapshot(key, rows[0]) if rows else Snapshot(key)
-            written = _after(old, change, author, if_revision, rules, now)
+            written = _after(old, write)
             if written.change is not None:
                 _store_locally(writer, written.snapshot, created=not rows)
-                record_change_locally(writer, key, written.change, rules.change_log)
+                policy = write.rules.change_log
+                record_change_locally(writer, key, written.change, policy)
     except WriteLockBusy:
         return None
     return written
@@ -290,23 +290,16 @@ def _store_locally(writer: LocalWriter, new: Snapshot, created: bool) -> None:
         writer.execute(_UPDATE_DOCUMENT, data, authors, new.revision, at, *where)
 
 
-async def _write_through_orm(
-    key: DocumentKey,
-    change: Change,
-    author: Author,
-    if_revision: int | None,
-    rules: Rules,
-    now: datetime,
-) -> Written:
+async def _write_through_orm(write: _Write) -> Written:
     """Write in one transaction through the ORM's connection, waiting for its lock."""
     async with write_transaction():
-        row = await _locked_row(key, now)
-        written = _after(Snapshot.of(key, row), change, author, if_revision, rules, now)
+        row = await _locked_row(write.key, write.now)
+        written = _after(Snapshot.of(write.key, row), write)
         if written.change is None:
             await _forget_placeholder(row)
             return written
         await _store(row, written.snapshot)
-        await record_change(key, written.change, rules.change_log)
+        await record_change(write.key, written.change, write.rules.change_log)
     return written
 
 

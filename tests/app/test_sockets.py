@@ -494,14 +494,20 @@ async def test_too_many_operations_on_a_socket_are_refused_with_a_code(
     assert refusal["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-async def test_a_client_gone_while_events_are_sent_is_not_a_server_error(
-    server: Server, alice: ClientCaller, caplog: pytest.LogCaptureFixture
-) -> None:
+async def _stalled_feed(server: Server, client: ClientCaller) -> RawSocket:
+    """A socket with small buffers that follows the client's session, unread."""
     stalled = await server.socket(slow=True)
-    await stalled.init(alice.authorization)
+    await stalled.init(client.authorization)
     query = "subscription { sessionDataChanged { revision data } }"
     await stalled.send({"id": "s", "type": "subscribe", "payload": {"query": query}})
     await server.listeners(1)
+    return stalled
+
+
+async def test_a_client_gone_while_events_are_sent_is_not_a_server_error(
+    server: Server, alice: ClientCaller, caplog: pytest.LogCaptureFixture
+) -> None:
+    stalled = await _stalled_feed(server, alice)
     for n in range(120):  # more than the socket's buffers hold
         await alice.set("SESSION", {"n": n, "pad": f"{n:x}" * 12_000})
 
@@ -517,11 +523,7 @@ async def test_a_client_that_stops_reading_is_dropped_and_its_feed_freed(
     server: Server, alice: ClientCaller
 ) -> None:
     """Its buffers full, not even a close frame gets through: the server drops it."""
-    stalled = await server.socket(slow=True)
-    await stalled.init(alice.authorization)
-    query = "subscription { sessionDataChanged { revision data } }"
-    await stalled.send({"id": "s", "type": "subscribe", "payload": {"query": query}})
-    await server.listeners(1)
+    await _stalled_feed(server, alice)
     sockets = server.runtime.metrics.open_sockets
 
     for n in range(300):  # 15 MB: far more than the buffers on the way hold
