@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from models.database import storage_errors
 from models.principals import Author
-from models.sql import LocalWriter, stored_time
+from models.sql import LocalConnection, stored_time
 from models.tables import ChangeLogEntry
 
 JSONObject = dict[str, Any]
@@ -101,7 +101,7 @@ _PRUNE_OLD_TIMES = f"DELETE FROM changes WHERE {_OF_DOCUMENT} AND at < ?"
 
 
 def record_change_locally(
-    writer: LocalWriter, key: LogKey, change: ChangeRecord, policy: ChangeLogPolicy
+    writer: LocalConnection, key: LogKey, change: ChangeRecord, policy: ChangeLogPolicy
 ) -> None:
     """Do what ``record_change`` does, inside a local SQLite write transaction."""
     where = (key.app_id, str(key.scope), key.target)

@@ -102,7 +102,7 @@ async def migrate(config: dict[str, Any]) -> None:
 
 async def close_database() -> None:
     """Close every connection, so that aiosqlite's threads let the process exit."""
-    sql.stop_local_reads()
+    sql.stop_local()
     await Tortoise.close_connections()
 
 

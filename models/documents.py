@@ -27,10 +27,10 @@ from models.merge import replace as replace_document
 from models.principals import Author
 from models.rules import Rules
 from models.sql import (
-    LocalWriter,
+    LocalConnection,
     WriteLockBusy,
     fetch,
-    local_writer,
+    local_connection,
     moment,
     stored_time,
 )
@@ -261,7 +261,7 @@ def _write_locally(write: _Write) -> Written | None:
     or another connection holds the write lock. The lock is held from the read
     to the commit, so no other write can fall between them.
     """
-    writer, key = local_writer(), write.key
+    writer, key = local_connection(), write.key
     if writer is None:
         return None
     try:
@@ -278,7 +278,7 @@ def _write_locally(write: _Write) -> Written | None:
     return written
 
 
-def _store_locally(writer: LocalWriter, new: Snapshot, created: bool) -> None:
+def _store_locally(writer: LocalConnection, new: Snapshot, created: bool) -> None:
     key = new.key
     assert new.updated_at is not None, "a written snapshot has its time"
     at = stored_time(new.updated_at)

@@ -4,20 +4,20 @@ The ORM builds each query's SQL anew, and the SQLite driver hands each query
 to a worker thread and back; under load those two cost far more than the
 indexed lookups themselves (measured with a profiler: about 0.25 ms a query
 against a few microseconds in SQLite). These statements are therefore fixed
-text with parameters, and on SQLite they run on a read-only connection of
-their own, directly on the event loop: a lookup by key blocks the loop for
-microseconds, less than the thread hand-off it replaces. In WAL mode that
-connection reads the last committed state beside the writer. Statements use
+text with parameters, and on SQLite they run on a connection of the loop's
+own (``LocalConnection``), directly on the event loop: a lookup by key blocks
+the loop for microseconds, less than the thread hand-off it replaces. In WAL
+mode it reads the last committed state beside any writer. Statements use
 ``?`` placeholders, rewritten as ``$n`` for PostgreSQL.
 
-Document writes on SQLite likewise run as one short transaction on a
-read-write connection of the loop's own (``LocalWriter``): every statement of
-the transaction runs without yielding, so the write lock is held for the
+Document writes on SQLite likewise run there, as one short transaction: every
+statement of it runs without yielding, so the write lock is held for the
 microseconds SQLite needs instead of across several thread hand-offs, each
-waiting its turn on a busy loop. A writer that finds the lock taken (by the
-ORM's connection, or another process) does not wait on the loop: it raises
-``WriteLockBusy`` and the caller takes the ORM's path, which waits off the loop.
-That connection never copies the write-ahead log back into the database
+waiting its turn on a busy loop. That connection never waits for the file:
+a read that finds it busy goes through Tortoise instead, and a write that
+finds the lock taken (by the ORM's connection, or another process) raises
+``WriteLockBusy``, and the caller takes the ORM's path, which waits off the
+loop. Nor does it copy the write-ahead log back into the database
 itself (a checkpoint syncs the file to disk, and stalled the loop for up to
 27 ms): every ``CHECKPOINT_EVERY`` commits, a thread does it instead, unawaited.
 """
@@ -42,52 +42,34 @@ from models.errors import StorageError
 logger = logging.getLogger(__name__)
 
 _PLACEHOLDER = re.compile(r"\?")
-# A read that finds the file locked (a checkpoint, rarely) waits this long,
-# then takes the ordinary, asynchronous path instead.
-_LOCAL_BUSY_TIMEOUT_MS = 20
 # Local commits between two checkpoints of the write-ahead log.
 CHECKPOINT_EVERY = 100
-
-
-class LocalReader:
-    """A read-only SQLite connection used from the event loop's thread."""
-
-    def __init__(self, path: Path) -> None:
-        self._connection = sqlite3.connect(
-            f"file:{path}?mode=ro", uri=True, isolation_level=None
-        )
-        self._connection.row_factory = sqlite3.Row
-        self._connection.execute(f"PRAGMA busy_timeout = {_LOCAL_BUSY_TIMEOUT_MS}")
-
-    def fetch(self, sql: str, params: tuple[object, ...]) -> list[dict[str, Any]]:
-        """Run one statement now; raise ``sqlite3.OperationalError`` if locked."""
-        return [dict(row) for row in self._connection.execute(sql, params)]
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._connection.close()
 
 
 class WriteLockBusy(Exception):
     """Another connection holds SQLite's write lock at the moment."""
 
 
-class LocalWriter:
-    """A read-write SQLite connection for short transactions on the loop's thread."""
+class LocalConnection:
+    """The event loop's own SQLite connection: single reads and short transactions."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
         self._connection = sqlite3.connect(str(path), isolation_level=None)
         self._connection.row_factory = sqlite3.Row
-        # Never wait on the loop: a taken lock sends the write the other way.
+        # Never wait on the loop: a busy file sends the statement the other way.
         self._connection.execute("PRAGMA busy_timeout = 0")
         self._connection.execute("PRAGMA synchronous = NORMAL")
         self._connection.execute("PRAGMA wal_autocheckpoint = 0")
         self._commits = 0
         self._checkpoint: asyncio.Future[None] | None = None
 
+    def read(self, sql: str, params: tuple[object, ...]) -> list[dict[str, Any]]:
+        """Run one statement now; raise ``sqlite3.OperationalError`` if busy."""
+        return [dict(row) for row in self._connection.execute(sql, params)]
+
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[LocalWriter]:
+    def transaction(self) -> Iterator[LocalConnection]:
         """Hold the write lock for the block: commit after it, roll back on error.
 
         Raises ``WriteLockBusy``, having done nothing, if the lock is taken.
@@ -124,7 +106,7 @@ class LocalWriter:
     def fetch(self, sql: str, *params: object) -> list[dict[str, Any]]:
         """Run one statement of the transaction and return its rows."""
         try:
-            return [dict(row) for row in self._connection.execute(sql, params)]
+            return self.read(sql, params)
         except sqlite3.Error as exc:
             raise StorageError(f"the database failed: {exc}") from exc
 
@@ -147,41 +129,36 @@ def _checkpoint(path: Path) -> None:
 
 
 _connection_name = "default"
-_reader: LocalReader | None = None
-_writer: LocalWriter | None = None
+_local: LocalConnection | None = None
 
 
 def use(connection_name: str, sqlite_file: Path | None) -> None:
-    """Use this Tortoise connection, and local connections to this SQLite file."""
-    global _connection_name, _reader, _writer
-    stop_local_reads()
+    """Use this Tortoise connection, and a local connection to this SQLite file."""
+    global _connection_name, _local
+    stop_local()
     _connection_name = connection_name
     if sqlite_file is not None:
-        _reader = LocalReader(sqlite_file)
-        _writer = LocalWriter(sqlite_file)
+        _local = LocalConnection(sqlite_file)
 
 
-def stop_local_reads() -> None:
-    """Stop reading and writing locally (and close the local connections)."""
-    global _reader, _writer
-    if _reader is not None:
-        _reader.close()
-        _reader = None
-    if _writer is not None:
-        _writer.close()
-        _writer = None
+def stop_local() -> None:
+    """Stop reading and writing locally (and close the local connection)."""
+    global _local
+    if _local is not None:
+        _local.close()
+        _local = None
 
 
-def local_writer() -> LocalWriter | None:
-    """Return the loop's own write connection, if the database is a SQLite file."""
-    return _writer
+def local_connection() -> LocalConnection | None:
+    """Return the loop's own connection, if the database is a SQLite file."""
+    return _local
 
 
 async def fetch(sql: str, *params: object) -> list[dict[str, Any]]:
     """Run one read-only statement; return its rows as dictionaries."""
-    if _reader is not None:
+    if _local is not None:
         try:
-            return _reader.fetch(sql, params)
+            return _local.read(sql, params)
         except sqlite3.OperationalError:
             logger.debug("The local read found the file busy; reading through Tortoise")
         except sqlite3.Error as exc:

@@ -79,7 +79,7 @@ async def test_both_paths_store_identical_rows(
 ) -> None:
     local, orm = (DocumentKey(app_id, Scope.ROOM, room) for room in ("r1", "r2"))
     await _write_three(local, Rules(clock=ManualClock(START)))
-    monkeypatch.setattr(models.documents, "local_writer", lambda: None)
+    monkeypatch.setattr(models.documents, "local_connection", lambda: None)
     await _write_three(orm, Rules(clock=ManualClock(START)))
     monkeypatch.undo()
 
@@ -194,7 +194,7 @@ async def test_a_write_that_times_out_on_the_lock_leaves_later_writes_working(
         await asyncio.wait_for(
             write_document(key, Merge({"y": 2}), AUTHOR, None, rules), 5
         )
-        monkeypatch.setattr(models.documents, "local_writer", lambda: None)
+        monkeypatch.setattr(models.documents, "local_connection", lambda: None)
         written = await asyncio.wait_for(
             write_document(key, Merge({"z": 3}), AUTHOR, None, rules), 5
         )

@@ -11,7 +11,7 @@ from tortoise.exceptions import OperationalError
 
 import models.documents
 import schema.queries
-from models.sql import LocalWriter
+from models.sql import LocalConnection
 from tests.support import AppCaller, Server
 
 
@@ -42,7 +42,7 @@ async def _orm_store_fails(*args: object) -> None:
     raise OperationalError("disk I/O error")
 
 
-def _local_store_fails(writer: LocalWriter, *args: object) -> None:
+def _local_store_fails(writer: LocalConnection, *args: object) -> None:
     writer.execute("UPDATE no_such_table SET x = 1")
 
 
@@ -54,10 +54,10 @@ async def test_database_failure_is_translated_masked_and_nothing_is_written(
     path: str,
 ) -> None:
     if path == "local":
-        assert models.documents.local_writer() is not None
+        assert models.documents.local_connection() is not None
         monkeypatch.setattr(models.documents, "_store_locally", _local_store_fails)
     else:
-        monkeypatch.setattr(models.documents, "local_writer", lambda: None)
+        monkeypatch.setattr(models.documents, "local_connection", lambda: None)
         monkeypatch.setattr(models.documents, "_store", _orm_store_fails)
 
     error = await app.set_refused("APP", {"a": 1})
