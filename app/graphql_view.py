@@ -12,14 +12,14 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from cross_web import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
-from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import (
     CannotGetOperationTypeError,
     InvalidOperationTypeError,
@@ -87,40 +87,6 @@ class GraphQLView(GraphQL[Context, None]):
             logger.info("A client went away before sending its whole request")
             return
         await response(scope, receive, send)
-
-    async def execute_single(
-        self,
-        request: Request,
-        request_adapter: AsyncHTTPRequestAdapter,
-        sub_response: Response,
-        context: Context,
-        root_value: None,
-        request_data: GraphQLRequestData,
-    ) -> ExecutionResult:
-        """Run one HTTP operation: a query, or a mutation over POST.
-
-        Strawberry lets a subscription through too, for its HTTP streaming
-        protocols; none is on here, so it would run as a query and fail
-        inside. A subscription is refused before it runs instead.
-        """
-        method = request_adapter.method
-        allowed = OperationType.from_http(method) - {OperationType.SUBSCRIPTION}
-        try:
-            return await self.schema.execute(
-                request_data.query,
-                root_value=root_value,
-                variable_values=request_data.variables,
-                context_value=context,
-                operation_name=request_data.operation_name,
-                allowed_operation_types=allowed,
-                operation_extensions=request_data.extensions,
-            )
-        except CannotGetOperationTypeError as exc:
-            raise HTTPException(400, exc.as_http_error_reason()) from exc
-        except InvalidOperationTypeError as exc:
-            raise HTTPException(400, exc.as_http_error_reason(method)) from exc
-        except MissingQueryError as exc:
-            raise HTTPException(400, "No GraphQL query found in the request") from exc
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

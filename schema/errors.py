@@ -16,14 +16,16 @@ that the log keeps the original error.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionContext
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.execution import StreamExecutionResult
+from strawberry.types.graphql import OperationType
 
 from models.errors import DataStoreError
 
@@ -101,6 +103,34 @@ def _present_all(result: object) -> None:
 
 class DataStoreSchema(strawberry.Schema):
     """Strawberry's schema, logging each unexpected error once with its traceback."""
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """Run a query or a mutation; never a subscription, which only streams.
+
+        Strawberry lets subscriptions through here for its HTTP streaming
+        protocols, none of which is served: one would run as a query and fail
+        inside. Refused, it raises ``InvalidOperationTypeError``, which the
+        HTTP view answers as a request error.
+        """
+        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed - {OperationType.SUBSCRIPTION},
+            operation_extensions,
+        )
 
     def process_errors(
         self,
